@@ -1,0 +1,358 @@
+"""The ``breachradar`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from bot import __version__
+from bot.delivery import Outbox, Sink, make_webhook_sinks
+from bot.pipeline import PassReport, Pipeline, SourceResult
+from bot.settings import Config, ConfigError, load_config
+from bot.store import Store, utcnow
+from scrapers.http import Fetcher
+
+log = logging.getLogger("breachradar")
+EXIT_CONFIG = 2
+
+
+def _common(parser: argparse.ArgumentParser, *, db: bool = True) -> None:
+    parser.add_argument(
+        "--config", metavar="DIR", help="configuration directory (default: bundled config/)"
+    )
+    if db:
+        parser.add_argument("--db", metavar="URL", help="database URL (default: SQLite file)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="breachradar",
+        description="Watch public sources for breach disclosures about the companies "
+        "you care about.",
+    )
+    parser.add_argument("--version", action="version", version=f"breachradar {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    scan = sub.add_parser("scan", help="poll every enabled source once and deliver new alerts")
+    _common(scan)
+    scan.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    run = sub.add_parser("run", help="run the service: poll on schedule and deliver")
+    _common(run)
+
+    check = sub.add_parser("check-config", help="validate the configuration")
+    _common(check, db=False)
+
+    sources = sub.add_parser("sources", help="show each source's health, or test one")
+    _common(sources)
+    sources_sub = sources.add_subparsers(dest="sources_command", metavar="ACTION")
+    test = sources_sub.add_parser("test", help="fetch one source once and show what it parsed")
+    test.add_argument("name", help="the source's name in sources.toml")
+    _common(test)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``breachradar`` and ``python -m bot``."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # httpx logs every request URL at INFO; webhook URLs are secrets.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        config = load_config(args.config, database=getattr(args, "db", None))
+    except ConfigError as exc:
+        print(f"breachradar: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    handlers = {
+        "scan": cmd_scan,
+        "run": cmd_run,
+        "check-config": cmd_check_config,
+        "sources": cmd_sources,
+    }
+    try:
+        return handlers[args.command](config, args)
+    except KeyboardInterrupt:
+        return 130
+
+
+# -- check-config ------------------------------------------------------------------------
+
+
+def cmd_check_config(config: Config, args: argparse.Namespace) -> int:
+    s = config.settings
+    enabled = config.enabled_sources
+    kinds: dict[str, int] = {}
+    for spec in enabled:
+        kinds[spec.kind] = kinds.get(spec.kind, 0) + 1
+    print(f"configuration: {config.directory}")
+    print(
+        f"sources: {len(config.sources)} ({len(enabled)} enabled: "
+        + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+        + ")"
+    )
+    print(f"watchlist: {len(config.watchlist)} companies")
+    print(f"webhooks: {len(s.webhooks)}")
+    print(f"database: {_redact_db(s.database)}")
+    age = "none" if s.max_alert_age is None else str(s.max_alert_age)
+    print(f"max alert age: {age}")
+    print("ok")
+    return 0
+
+
+def _redact_db(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# -- scan ----------------------------------------------------------------------------------
+
+
+def make_sinks(config: Config, client: httpx.AsyncClient) -> dict[str, Sink]:
+    sinks = make_webhook_sinks(config.settings.webhooks, client)
+    return sinks
+
+
+async def _scan(config: Config, args: argparse.Namespace) -> int:
+    console = Console(stderr=True)
+    store = await Store.open(config.settings.database)
+    specs = config.enabled_sources
+    try:
+        async with (
+            Fetcher(Pipeline.fetch_policy(config)) as fetcher,
+            httpx.AsyncClient(
+                timeout=15.0, headers={"User-Agent": config.settings.user_agent}
+            ) as client,
+        ):
+            pipeline = Pipeline(config, store, fetcher)
+            outbox = Outbox(store, make_sinks(config, client), owner="scan")
+
+            def failed(result: SourceResult) -> None:
+                if not result.ok:
+                    print(f"source {result.name} failed: {result.error}", file=sys.stderr)
+
+            if console.is_terminal and not args.json:
+                with Progress(
+                    TextColumn("[bold]scanning"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TextColumn("{task.description}"),
+                    console=console,
+                    transient=True,
+                ) as progress:
+                    task = progress.add_task("", total=len(specs))
+
+                    def done(result: SourceResult) -> None:
+                        progress.update(task, advance=1, description=result.name)
+                        failed(result)
+
+                    report = await pipeline.run_pass(specs, on_done=done)
+            else:
+                report = await pipeline.run_pass(specs, on_done=failed)
+            flushed = await outbox.flush()
+    finally:
+        await store.close()
+    _print_found(report, args.json)
+    if not args.json:
+        ok = len(report.results) - len(report.failed)
+        items = sum(r.items for r in report.results)
+        print(
+            f"{ok} sources ok, {len(report.failed)} failed; {items} items seen, "
+            f"{sum(r.new for r in report.results)} new, {len(report.found)} matches; "
+            f"{flushed.sent} alerts delivered"
+            + (f", {flushed.retried} waiting to retry" if flushed.retried else ""),
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _print_found(report: PassReport, as_json: bool) -> None:
+    found = report.found
+    if as_json:
+        for item in found:
+            print(json.dumps(item.as_json(), ensure_ascii=False))
+        return
+    if not found:
+        return
+    table = Table(title="New matching disclosures", show_lines=False)
+    table.add_column("Company", style="bold")
+    table.add_column("Title")
+    table.add_column("Source")
+    table.add_column("Published")
+    table.add_column("URL", overflow="fold")
+    for item in found:
+        d = item.disclosure
+        table.add_row(
+            item.match.company.name,
+            d.title,
+            d.source,
+            d.published.date().isoformat() if d.published else "",
+            d.url,
+        )
+    Console(soft_wrap=False, width=200 if not sys.stdout.isatty() else None).print(table)
+
+
+def cmd_scan(config: Config, args: argparse.Namespace) -> int:
+    return asyncio.run(_scan(config, args))
+
+
+# -- run -----------------------------------------------------------------------------------
+
+
+async def _run(config: Config, args: argparse.Namespace) -> int:
+    from bot.scheduler import Service
+
+    store = await Store.open(config.settings.database)
+    try:
+        async with (
+            Fetcher(Pipeline.fetch_policy(config)) as fetcher,
+            httpx.AsyncClient(
+                timeout=15.0, headers={"User-Agent": config.settings.user_agent}
+            ) as client,
+        ):
+            pipeline = Pipeline(config, store, fetcher)
+            sinks = make_sinks(config, client)
+            if not sinks:
+                log.info("no webhooks configured: matches go to the log only")
+            outbox = Outbox(store, sinks, owner="run")
+            service = Service(pipeline, outbox, config.enabled_sources)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, service.request_stop)
+            log.info(
+                "watching %d companies across %d sources",
+                len(config.watchlist),
+                len(config.enabled_sources),
+            )
+            await service.run_forever()
+    finally:
+        await store.close()
+    return 0
+
+
+def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    return asyncio.run(_run(config, args))
+
+
+# -- sources -------------------------------------------------------------------------------
+
+
+def _ago(value: datetime | None) -> str:
+    if value is None:
+        return "never"
+    seconds = int((utcnow() - value).total_seconds())
+    if seconds < 0:
+        return f"in {_span(-seconds)}"
+    return f"{_span(seconds)} ago"
+
+
+def _span(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+async def _sources(config: Config, args: argparse.Namespace) -> int:
+    store = await Store.open(config.settings.database)
+    try:
+        health = await store.source_health()
+    finally:
+        await store.close()
+    table = Table(title="Sources")
+    for column in (
+        "Name",
+        "Kind",
+        "Every",
+        "Status",
+        "Last success",
+        "Failures",
+        "Items",
+        "Next poll",
+        "Last error",
+    ):
+        table.add_column(column)
+    for spec in config.sources:
+        h = health.get(spec.name)
+        if not spec.enabled:
+            status = "disabled"
+        elif h is None:
+            status = "not polled yet"
+        elif h.consecutive_failures >= 3:
+            status = f"backing off ({h.consecutive_failures} failures)"
+        elif h.consecutive_failures:
+            status = "failing"
+        else:
+            status = "ok"
+        table.add_row(
+            spec.name,
+            spec.kind,
+            _span(int(spec.every.total_seconds())),
+            status,
+            _ago(h.last_success_at) if h else "never",
+            str(h.consecutive_failures) if h else "0",
+            str(h.items_seen) if h else "0",
+            _ago(h.next_poll_at) if h and h.next_poll_at else "now",
+            (h.last_error or "")[:80] if h else "",
+        )
+    Console(width=200 if not sys.stdout.isatty() else None).print(table)
+    return 0
+
+
+async def _source_test(config: Config, args: argparse.Namespace) -> int:
+    from bot.matching import Matcher
+    from scrapers.errors import ScraperError
+    from scrapers.registry import build
+
+    spec = next((s for s in config.sources if s.name == args.name), None)
+    if spec is None:
+        print(f"breachradar: no source named {args.name!r} in sources.toml", file=sys.stderr)
+        return EXIT_CONFIG
+    matcher = Matcher(config.watchlist.companies)
+    allow = spec.allow_private or config.settings.allow_private_addresses
+    async with Fetcher(Pipeline.fetch_policy(config)) as fetcher:
+
+        async def fetch(url: str, *, conditional: bool = True) -> Any:
+            return await fetcher.fetch(url, conditional=False, allow_private=allow)
+
+        try:
+            items = await build(spec).collect(fetch) or []
+        except ScraperError as exc:
+            print(f"source {spec.name} failed: {exc}", file=sys.stderr)
+            return 1
+    table = Table(title=f"{spec.name}: {len(items)} items")
+    table.add_column("Published")
+    table.add_column("Title")
+    table.add_column("Would match")
+    for item in items:
+        found = matcher.match(item)
+        table.add_row(
+            item.published.date().isoformat() if item.published else "",
+            item.title,
+            ", ".join(m.company.name for m in found),
+        )
+    Console(width=200 if not sys.stdout.isatty() else None).print(table)
+    return 0
+
+
+def cmd_sources(config: Config, args: argparse.Namespace) -> int:
+    if getattr(args, "sources_command", None) == "test":
+        return asyncio.run(_source_test(config, args))
+    return asyncio.run(_sources(config, args))

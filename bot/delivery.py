@@ -1,0 +1,234 @@
+"""Deliver queued alerts: webhooks over httpx, the log, and (later) Discord channels.
+
+The outbox in the store is the source of truth: an alert is marked sent only after the
+receiver accepted it, so a crash or an outage delays an alert but never loses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import httpx
+
+from bot.embeds import webhook_message
+from bot.store import Delivery, Store, utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12  # about a day of backoff before an alert is given up on
+
+
+class DeliveryError(Exception):
+    """A send failed; ``retry_after`` says when to try again, ``permanent`` that it is futile."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class Sink(Protocol):
+    """Something that can show an alert to people."""
+
+    async def send(self, delivery: Delivery) -> str | None:
+        """Deliver; return the receiver's message id if it gives one. Raise DeliveryError."""
+        ...
+
+
+class WebhookSink:
+    """A Discord (or Discord-compatible) webhook, posted to exactly as the operator gave it."""
+
+    def __init__(self, url: str, label: str, client: httpx.AsyncClient) -> None:
+        self._url = url  # secret: never logged
+        self.label = label
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"WebhookSink({self.label!r})"
+
+    async def send(self, delivery: Delivery) -> str | None:
+        body = webhook_message(delivery.payload)
+        edit_id = delivery.payload.get("edit_message_id")
+        try:
+            if edit_id:
+                response = await self._client.patch(
+                    f"{self._url.split('?', 1)[0]}/messages/{edit_id}", json=body
+                )
+            else:
+                response = await self._client.post(self._url, params={"wait": "true"}, json=body)
+        except httpx.TimeoutException:
+            raise DeliveryError(f"webhook {self.label}: timed out") from None
+        except httpx.TransportError as exc:
+            raise DeliveryError(f"webhook {self.label}: {type(exc).__name__}") from None
+        status = response.status_code
+        if status in (200, 201, 204):
+            message_id: str | None = None
+            if status != 204:
+                try:
+                    data = response.json()
+                    message_id = (
+                        str(data.get("id")) if isinstance(data, dict) and data.get("id") else None
+                    )
+                except ValueError:
+                    message_id = None
+            return message_id or (str(edit_id) if edit_id else None)
+        if edit_id and status == 404:
+            # The original message is gone; the update is not worth a new alert.
+            return None
+        if status == 429:
+            raise DeliveryError(
+                f"webhook {self.label}: rate limited (429)", retry_after=_retry_after(response)
+            )
+        if status >= 500:
+            raise DeliveryError(f"webhook {self.label}: server error {status}")
+        if status in (401, 403, 404):
+            raise DeliveryError(
+                f"webhook {self.label}: answered {status}; the webhook was deleted or is invalid",
+                permanent=True,
+            )
+        raise DeliveryError(f"webhook {self.label}: answered {status}", permanent=status < 500)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        data = response.json()
+        if isinstance(data, dict) and "retry_after" in data:
+            return max(0.0, float(data["retry_after"]))
+    except (ValueError, TypeError):
+        pass
+    header = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(header)) if header else None
+    except ValueError:
+        return None
+
+
+class LogSink:
+    """Writes alerts to the log; the sink of last resort when nothing else is configured."""
+
+    async def send(self, delivery: Delivery) -> str | None:
+        p = delivery.payload
+        log.info(
+            "alert: [%s] %s %s (%s)",
+            p.get("company"),
+            p.get("title"),
+            p.get("url"),
+            p.get("source"),
+        )
+        return None
+
+
+@dataclass(slots=True)
+class FlushReport:
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+
+
+class Outbox:
+    """Send due deliveries through their sinks, in order per target, with retries."""
+
+    def __init__(
+        self,
+        store: Store,
+        sinks: Mapping[str, Sink],
+        *,
+        owner: str = "local",
+        max_inline_wait: float = 30.0,
+        inline_retries: int = 3,
+    ) -> None:
+        self.store = store
+        self.sinks = dict(sinks)
+        self.owner = owner
+        # Waits up to this long inside one flush (a 429's retry_after); longer waits are left
+        # to the next flush so one slow receiver cannot hold the others.
+        self.max_inline_wait = max_inline_wait
+        self.inline_retries = inline_retries
+
+    async def flush(self, now: datetime | None = None) -> FlushReport:
+        """Deliver everything due; one target's trouble does not hold up the others."""
+        report = FlushReport()
+        while True:
+            due = await self.store.claim_due(owner=self.owner, now=now, limit=200)
+            if not due:
+                return report
+            by_target: dict[str, list[Delivery]] = {}
+            for item in due:
+                by_target.setdefault(item.target, []).append(item)
+            results = await asyncio.gather(
+                *(self._send_in_order(target, items) for target, items in by_target.items())
+            )
+            for part in results:
+                report.sent += part.sent
+                report.retried += part.retried
+                report.dead += part.dead
+            if all(p.sent == 0 for p in results):
+                return report
+
+    async def _send_in_order(self, target: str, items: list[Delivery]) -> FlushReport:
+        report = FlushReport()
+        sink = self.sinks.get(target)
+        for index, item in enumerate(items):
+            if sink is None:
+                # The target is no longer configured; keep the row for when it returns.
+                await self.store.mark_retry(
+                    item.id, "target not configured", retry_at=utcnow() + timedelta(hours=1)
+                )
+                report.retried += 1
+                continue
+            outcome, retry_at = await self._send_one(sink, item)
+            if outcome == "sent":
+                report.sent += 1
+            elif outcome == "dead":
+                report.dead += 1
+            else:
+                report.retried += 1
+                # Keep per-target order: the rest wait until the failed one is retried.
+                for rest in items[index + 1 :]:
+                    await self.store.mark_retry(
+                        rest.id, "waiting for an earlier alert", retry_at=retry_at, count=False
+                    )
+                    report.retried += 1
+                break
+        return report
+
+    async def _send_one(self, sink: Sink, item: Delivery) -> tuple[str, datetime]:
+        if item.kind == "update":
+            # Per-target order guarantees the alert went out first: edit it in place.
+            original = await self.store.sent_message_id(item.target, item.incident_id)
+            if original:
+                item.payload["edit_message_id"] = original
+        for attempt in range(self.inline_retries + 1):
+            try:
+                message_id = await sink.send(item)
+            except DeliveryError as exc:
+                if exc.permanent:
+                    log.warning("delivery %s to %s given up: %s", item.id, item.target, exc)
+                    await self.store.mark_retry(item.id, str(exc), retry_at=utcnow(), dead=True)
+                    return "dead", utcnow()
+                wait = exc.retry_after if exc.retry_after is not None else 0.5 * 2**attempt
+                if attempt < self.inline_retries and wait <= self.max_inline_wait:
+                    await asyncio.sleep(wait)
+                    continue
+                attempts = item.attempts + 1
+                dead = attempts >= MAX_ATTEMPTS
+                backoff = max(wait, min(3600.0, 30.0 * 2 ** min(attempts, 7)))
+                backoff += random.uniform(0, backoff / 4)
+                log.warning("delivery %s to %s failed, will retry: %s", item.id, item.target, exc)
+                retry_at = utcnow() + timedelta(seconds=backoff)
+                await self.store.mark_retry(item.id, str(exc), retry_at=retry_at, dead=dead)
+                return ("dead" if dead else "retry"), retry_at
+            await self.store.mark_sent(item.id, message_id=message_id)
+            return "sent", utcnow()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def make_webhook_sinks(targets: Any, client: httpx.AsyncClient) -> dict[str, Sink]:
+    """One sink per configured webhook, keyed ``webhook:<label>``."""
+    return {f"webhook:{t.label}": WebhookSink(t.url, t.label, client) for t in targets}

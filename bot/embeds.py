@@ -1,0 +1,128 @@
+"""Build Discord embeds from alerts: pure functions, within Discord's limits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.sanitize import safe_text, safe_url, truncate
+from scrapers.models import Evidence
+
+# Discord's limits on one embed.
+TITLE_MAX = 256
+DESCRIPTION_MAX = 4096
+FIELD_VALUE_MAX = 1024
+FOOTER_MAX = 2048
+TOTAL_MAX = 6000
+
+EVIDENCE_COLOUR = {
+    Evidence.CLAIMED.value: 0xF1C40F,  # yellow: a leak site says so
+    Evidence.REPORTED.value: 0xE67E22,  # orange: the press says so
+    Evidence.CONFIRMED.value: 0xE74C3C,  # red: the company or a regulator says so
+}
+
+NO_MENTIONS: dict[str, Any] = {"parse": []}
+
+
+def _iso(value: Any) -> str | None:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str) and value:
+        return value
+    return None
+
+
+def _when(value: Any) -> str:
+    iso = _iso(value)
+    if not iso:
+        return "unknown"
+    try:
+        stamp = int(datetime.fromisoformat(iso).timestamp())
+    except ValueError:
+        return "unknown"
+    return f"<t:{stamp}:f>"
+
+
+def alert_embed(alert: dict[str, Any]) -> dict[str, Any]:
+    """Return the embed (Discord's JSON form) for one alert payload."""
+    evidence = str(alert.get("evidence") or Evidence.REPORTED.value)
+    prefix = "Update: " if alert.get("kind") == "update" else ""
+    title = safe_text(prefix + str(alert.get("title") or "Untitled disclosure"), TITLE_MAX)
+    embed: dict[str, Any] = {
+        "title": title,
+        "color": EVIDENCE_COLOUR.get(evidence, EVIDENCE_COLOUR[Evidence.REPORTED.value]),
+        "fields": [
+            {
+                "name": "Company",
+                "value": safe_text(alert.get("company"), 256) or "?",
+                "inline": True,
+            },
+            {"name": "Evidence", "value": evidence, "inline": True},
+            {"name": "Published", "value": _when(alert.get("published")), "inline": True},
+        ],
+    }
+    url = safe_url(alert.get("url"))
+    if url:
+        embed["url"] = url
+    summary = safe_text(alert.get("summary"), 600)
+    if summary:
+        embed["description"] = summary
+    sources = alert.get("sources") or []
+    if sources:
+        lines = []
+        for item in sources[:10]:
+            name = safe_text(item.get("source"), 64)
+            link = safe_url(item.get("url"))
+            lines.append(f"[{name}]({link})" if link else name)
+        more = len(sources) - 10
+        if more > 0:
+            lines.append(f"and {more} more")
+        embed["fields"].append(
+            {
+                "name": f"Sources ({len(sources)})",
+                "value": truncate("\n".join(lines), FIELD_VALUE_MAX),
+            }
+        )
+    else:
+        embed["fields"].append(
+            {"name": "Source", "value": safe_text(alert.get("source"), 256) or "?", "inline": True}
+        )
+    reason = safe_text(alert.get("reason"), FIELD_VALUE_MAX)
+    if reason:
+        embed["fields"].append({"name": "Why it matched", "value": reason})
+    first_seen = _iso(alert.get("first_seen"))
+    if first_seen:
+        embed["timestamp"] = first_seen
+    embed["footer"] = {"text": "BreachRadar · first seen"}
+    return fit_embed(embed)
+
+
+def embed_length(embed: dict[str, Any]) -> int:
+    """Characters Discord counts toward the 6,000 total."""
+    total = len(embed.get("title", "")) + len(embed.get("description", ""))
+    total += len(embed.get("footer", {}).get("text", ""))
+    total += len(embed.get("author", {}).get("name", ""))
+    for field in embed.get("fields", []):
+        total += len(field.get("name", "")) + len(field.get("value", ""))
+    return total
+
+
+def fit_embed(embed: dict[str, Any]) -> dict[str, Any]:
+    """Trim the description, then fields, until the embed fits Discord's limits."""
+    embed["fields"] = embed.get("fields", [])[:25]
+    over = embed_length(embed) - TOTAL_MAX
+    if over > 0 and embed.get("description"):
+        keep = max(0, len(embed["description"]) - over)
+        embed["description"] = truncate(embed["description"], max(keep, 1))
+    while embed_length(embed) > TOTAL_MAX and embed["fields"]:
+        embed["fields"].pop()
+    return embed
+
+
+def webhook_message(alert: dict[str, Any]) -> dict[str, Any]:
+    """The JSON body of a webhook execute that carries one alert and pings nobody."""
+    return {
+        "embeds": [alert_embed(alert)],
+        "allowed_mentions": NO_MENTIONS,
+        "username": "BreachRadar",
+    }

@@ -1,0 +1,254 @@
+"""One poll of one source, and one pass over many: fetch -> parse -> match -> store -> queue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot import incidents
+from bot.matching import Match, Matcher
+from bot.settings import Config, WebhookTarget
+from bot.store import Store, utcnow
+from scrapers.base import Page, Scraper, SourceSpec
+from scrapers.errors import ScraperError
+from scrapers.http import Fetcher, FetchPolicy, Validators
+from scrapers.models import Disclosure
+from scrapers.registry import build
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=6)
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A new disclosure that matched a watched company."""
+
+    disclosure: Disclosure
+    match: Match
+    incident_id: int
+    new_incident: bool
+    pushed: bool  # queued for delivery (fresh enough and wanted by someone)
+
+    def as_json(self) -> dict[str, Any]:
+        d = self.disclosure
+        return {
+            "company": self.match.company.name,
+            "title": d.title,
+            "url": d.url,
+            "source": d.source,
+            "published": d.published.isoformat() if d.published else None,
+            "matched": list(self.match.matched),
+            "reason": self.match.reason,
+            "evidence": d.evidence.value,
+            "incident": self.incident_id,
+            "new_incident": self.new_incident,
+        }
+
+
+@dataclass(slots=True)
+class SourceResult:
+    """What one poll of one source produced."""
+
+    name: str
+    ok: bool
+    items: int = 0
+    new: int = 0
+    not_modified: bool = False
+    error: str | None = None
+    found: list[Found] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class PassReport:
+    results: list[SourceResult] = field(default_factory=list)
+
+    @property
+    def found(self) -> list[Found]:
+        return [f for r in self.results for f in r.found]
+
+    @property
+    def failed(self) -> list[SourceResult]:
+        return [r for r in self.results if not r.ok]
+
+
+def backoff_delay(every: timedelta, failures: int) -> timedelta:
+    """How long to wait after ``failures`` failed polls in a row: doubling, capped."""
+    if failures <= 0:
+        return every
+    grown: timedelta = every * (2 ** min(failures, 10))
+    return min(grown, max(MAX_BACKOFF, every))
+
+
+class Pipeline:
+    """Polls sources and turns what they say into stored matches and queued alerts."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        fetcher: Fetcher,
+        *,
+        matcher: Matcher | None = None,
+        extra_targets: Callable[[Match], Iterable[str]] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.fetcher = fetcher
+        self.matcher = matcher or Matcher(config.watchlist.companies)
+        # More delivery targets for a match (Discord channels subscribed to the company).
+        self.extra_targets = extra_targets
+        self.clock = clock
+        self._lock = asyncio.Lock()  # incident assignment must not interleave
+
+    @classmethod
+    def fetch_policy(cls, config: Config) -> FetchPolicy:
+        s = config.settings
+        return FetchPolicy(
+            user_agent=s.user_agent,
+            read_timeout=s.fetch_timeout,
+            total_timeout=max(s.fetch_timeout * 3, 30.0),
+            max_bytes=s.max_page_bytes,
+            allow_private=s.allow_private_addresses,
+        )
+
+    def webhook_targets(self, match: Match) -> list[str]:
+        return [f"webhook:{w.label}" for w in self.config.settings.webhooks if _wants(w, match)]
+
+    async def poll(self, spec: SourceSpec) -> SourceResult:
+        """Poll one source; never raises for the source's own faults."""
+        result = SourceResult(name=spec.name, ok=True)
+        now = self.clock()
+        try:
+            scraper = build(spec)
+            items = await scraper.collect(self._fetch_for(spec, scraper))
+        except ScraperError as exc:
+            return await self._failed(spec, result, str(exc) or type(exc).__name__)
+        except Exception as exc:  # a bug in one parser must not stop the pass
+            log.exception("source %s crashed", spec.name)
+            return await self._failed(spec, result, f"internal error: {type(exc).__name__}: {exc}")
+        validators = self.fetcher.validators.get(spec.url)
+        if items is None:
+            result.not_modified = True
+            items = []
+        result.items = len(items)
+        fresh = await self.store.add_disclosures(items, now=now)
+        result.new = len(fresh)
+        for disclosure in fresh:
+            for match in self.matcher.match(disclosure):
+                result.found.append(await self._record(disclosure, match, now))
+        await self.store.record_success(
+            spec.name,
+            items=len(items),
+            validators=validators,
+            next_poll_at=now + self._interval(spec.every),
+            now=now,
+        )
+        return result
+
+    def _fetch_for(self, spec: SourceSpec, scraper: Scraper) -> Any:
+        allow = spec.allow_private or self.config.settings.allow_private_addresses
+
+        async def fetch(url: str, *, conditional: bool = True) -> Page | None:
+            return await self.fetcher.fetch(url, conditional=conditional, allow_private=allow)
+
+        return fetch
+
+    def _interval(self, every: timedelta) -> timedelta:
+        jitter = self.config.settings.jitter
+        return every + every * random.uniform(0, jitter) if jitter else every
+
+    async def _failed(self, spec: SourceSpec, result: SourceResult, error: str) -> SourceResult:
+        now = self.clock()
+        result.ok = False
+        result.error = error
+        health = await self.store.source_health()
+        failures = (health[spec.name].consecutive_failures if spec.name in health else 0) + 1
+        await self.store.record_failure(
+            spec.name, error, next_poll_at=now + backoff_delay(spec.every, failures), now=now
+        )
+        return result
+
+    async def _record(self, disclosure: Disclosure, match: Match, now: datetime) -> Found:
+        async with self._lock:
+            incident_id, created = await incidents.assign(self.store, disclosure, match, now)
+        max_age = self.config.settings.max_alert_age
+        fresh = (
+            max_age is None
+            or disclosure.published is None
+            or (now - disclosure.published <= max_age)
+        )
+        pushed = False
+        if fresh:
+            targets = self.webhook_targets(match)
+            if self.extra_targets is not None:
+                targets += list(self.extra_targets(match))
+            payload = await self.alert_payload(incident_id, disclosure, match, created)
+            for target in targets:
+                queued = await self.store.enqueue(
+                    target,
+                    incident_id=incident_id,
+                    disclosure_id=disclosure.identity,
+                    payload=payload,
+                    kind="alert" if created else "update",
+                    now=now,
+                )
+                pushed = pushed or queued
+        return Found(disclosure, match, incident_id, created, pushed)
+
+    async def alert_payload(
+        self, incident_id: int, disclosure: Disclosure, match: Match, created: bool
+    ) -> dict[str, Any]:
+        incident = await self.store.get_incident(incident_id)
+        sources = await self.store.incident_sources(incident_id)
+        return {
+            "kind": "alert" if created else "update",
+            "incident": incident_id,
+            "company": match.company.name,
+            "title": incident.title if incident else disclosure.title,
+            "url": incident.url if incident else disclosure.url,
+            "source": disclosure.source,
+            "evidence": incident.evidence.value if incident else disclosure.evidence.value,
+            "published": disclosure.published.isoformat() if disclosure.published else None,
+            "first_seen": incident.first_seen.isoformat() if incident else None,
+            "summary": disclosure.summary,
+            "reason": match.reason,
+            "matched": list(match.matched),
+            "sources": [
+                {"source": s["source"], "url": s["url"], "evidence": s["evidence"]} for s in sources
+            ],
+        }
+
+    async def run_pass(
+        self,
+        specs: Sequence[SourceSpec],
+        *,
+        on_done: Callable[[SourceResult], None] | None = None,
+    ) -> PassReport:
+        """Poll every source concurrently; one failing source never stops the others."""
+        validators = await self.store.load_validators()
+        for spec in specs:
+            if spec.name in validators and spec.url not in self.fetcher.validators:
+                self.fetcher.validators[spec.url] = validators[spec.name]
+
+        async def one(spec: SourceSpec) -> SourceResult:
+            res = await self.poll(spec)
+            if on_done is not None:
+                on_done(res)
+            return res
+
+        results = await asyncio.gather(*(one(s) for s in specs))
+        return PassReport(list(results))
+
+
+def _wants(target: WebhookTarget, match: Match) -> bool:
+    return target.wants(match.company.name)
+
+
+__all__ = ["Found", "PassReport", "Pipeline", "SourceResult", "Validators", "backoff_delay"]

@@ -1,0 +1,576 @@
+"""The database: what was seen, matched, grouped and delivered.
+
+One async SQLAlchemy engine; SQLite by default, PostgreSQL when deployments grow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, event, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bot.store.schema import (
+    deliveries,
+    disclosures,
+    incidents,
+    matches,
+    meta,
+    metadata,
+    source_state,
+)
+from scrapers.http import Validators
+from scrapers.models import Disclosure, Evidence
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite hands datetimes back naive; everything we store is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """What ``breachradar sources`` shows for one source."""
+
+    name: str
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_failures: int
+    items_seen: int
+    next_poll_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One outbox row due for delivery."""
+
+    id: int
+    target: str
+    incident_id: int
+    disclosure_id: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRow:
+    """An incident as stored."""
+
+    id: int
+    company_key: str
+    company_name: str
+    title: str
+    url: str
+    evidence: Evidence
+    first_seen: datetime
+    last_seen: datetime
+    published: datetime | None
+    summary: str
+    fingerprint: str
+
+
+class Store:
+    """Async access to the BreachRadar database."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    async def open(cls, url: str, *, create: bool = True) -> Store:
+        """Connect to ``url``, creating the SQLite file's folder and the schema if needed."""
+        parsed = make_url(url)
+        kwargs: dict[str, Any] = {}
+        if parsed.get_backend_name() == "sqlite":
+            database = parsed.database
+            if database and database != ":memory:":
+                await asyncio.to_thread(_make_parent, database)
+            kwargs["connect_args"] = {"timeout": 30}
+        engine = create_async_engine(url, **kwargs)
+        if parsed.get_backend_name() == "sqlite":
+
+            @event.listens_for(engine.sync_engine, "connect")
+            def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+                cursor = dbapi_connection.cursor()
+                # WAL lets readers (the bot's lookups) run beside the writer.
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.close()
+
+        store = cls(engine)
+        if create:
+            await store.create_schema()
+        return store
+
+    async def create_schema(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    def _insert(self, table: Any) -> Any:
+        if self.dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    # -- sources -------------------------------------------------------------------------
+
+    async def load_validators(self) -> dict[str, Validators]:
+        """Return the ETag/Last-Modified remembered per source name."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(source_state.c.name, source_state.c.etag, source_state.c.last_modified)
+            )
+            return {
+                r.name: Validators(r.etag, r.last_modified)
+                for r in rows
+                if r.etag or r.last_modified
+            }
+
+    async def _ensure_source(self, conn: AsyncConnection, name: str) -> None:
+        await conn.execute(
+            self._insert(source_state)
+            .values(name=name, consecutive_failures=0, items_seen=0)
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+
+    async def record_success(
+        self,
+        name: str,
+        *,
+        items: int,
+        validators: Validators | None,
+        next_poll_at: datetime | None,
+        now: datetime | None = None,
+    ) -> None:
+        async with self.engine.begin() as conn:
+            await self._ensure_source(conn, name)
+            values: dict[str, Any] = {
+                "last_success_at": now or utcnow(),
+                "consecutive_failures": 0,
+                "items_seen": source_state.c.items_seen + items,
+                "next_poll_at": next_poll_at,
+            }
+            if validators is not None:
+                values["etag"] = validators.etag
+                values["last_modified"] = validators.last_modified
+            await conn.execute(
+                update(source_state).where(source_state.c.name == name).values(**values)
+            )
+
+    async def record_failure(
+        self, name: str, error: str, *, next_poll_at: datetime | None, now: datetime | None = None
+    ) -> int:
+        """Record a failed poll; return the number of failures in a row."""
+        async with self.engine.begin() as conn:
+            await self._ensure_source(conn, name)
+            await conn.execute(
+                update(source_state)
+                .where(source_state.c.name == name)
+                .values(
+                    last_error=error[:1000],
+                    last_error_at=now or utcnow(),
+                    consecutive_failures=source_state.c.consecutive_failures + 1,
+                    next_poll_at=next_poll_at,
+                )
+            )
+            count = await conn.scalar(
+                select(source_state.c.consecutive_failures).where(source_state.c.name == name)
+            )
+            return int(count or 0)
+
+    async def source_health(self) -> dict[str, SourceHealth]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(source_state))
+            return {
+                r.name: SourceHealth(
+                    name=r.name,
+                    last_success_at=_aware(r.last_success_at),
+                    last_error=r.last_error,
+                    last_error_at=_aware(r.last_error_at),
+                    consecutive_failures=r.consecutive_failures or 0,
+                    items_seen=r.items_seen or 0,
+                    next_poll_at=_aware(r.next_poll_at),
+                )
+                for r in rows
+            }
+
+    # -- disclosures ---------------------------------------------------------------------
+
+    async def add_disclosures(
+        self, items: Iterable[Disclosure], *, now: datetime | None = None
+    ) -> list[Disclosure]:
+        """Store the items never seen before and return exactly those, in input order."""
+        seen_now = now or utcnow()
+        unique: dict[str, Disclosure] = {}
+        for item in items:
+            unique.setdefault(item.identity, item)
+        if not unique:
+            return []
+        fresh: set[str] = set()
+        async with self.engine.begin() as conn:
+            ids = list(unique)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                rows = [
+                    {
+                        "id": i,
+                        "source": unique[i].source,
+                        "url": unique[i].url,
+                        "url_key": unique[i].url_key,
+                        "title": unique[i].title,
+                        "summary": unique[i].summary,
+                        "published": unique[i].published,
+                        "first_seen": seen_now,
+                        "organization": unique[i].organization,
+                        "evidence": unique[i].evidence.value,
+                        "language": unique[i].language,
+                    }
+                    for i in chunk
+                ]
+                result = await conn.execute(
+                    self._insert(disclosures)
+                    .on_conflict_do_nothing(index_elements=["id"])
+                    .returning(disclosures.c.id),
+                    rows,
+                )
+                fresh.update(r[0] for r in result)
+        return [d for i, d in unique.items() if i in fresh]
+
+    async def count_disclosures(self) -> int:
+        async with self.engine.connect() as conn:
+            return int(await conn.scalar(select(func.count()).select_from(disclosures)) or 0)
+
+    # -- incidents and matches -----------------------------------------------------------
+
+    async def recent_incidents(self, company_key: str, since: datetime) -> list[IncidentRow]:
+        """Incidents of one company seen since ``since``, newest first."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(incidents)
+                .where(incidents.c.company_key == company_key, incidents.c.last_seen >= since)
+                .order_by(incidents.c.last_seen.desc())
+            )
+            return [_incident(r) for r in rows]
+
+    async def incident_url_keys(self, incident_id: int) -> set[str]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(disclosures.c.url_key)
+                .join(matches, matches.c.disclosure_id == disclosures.c.id)
+                .where(matches.c.incident_id == incident_id)
+            )
+            return {r[0] for r in rows}
+
+    async def record_match(
+        self,
+        disclosure: Disclosure,
+        *,
+        company_key: str,
+        company_name: str,
+        matched: Sequence[str],
+        reason: str,
+        incident_id: int | None,
+        fingerprint: str = "",
+        now: datetime | None = None,
+    ) -> tuple[int, bool]:
+        """Attach ``disclosure`` to an incident (a new one if ``incident_id`` is None).
+
+        Return ``(incident_id, created)``. A later disclosure with stronger evidence
+        upgrades the incident's evidence level.
+        """
+        when = now or utcnow()
+        async with self.engine.begin() as conn:
+            created = incident_id is None
+            if incident_id is None:
+                result = await conn.execute(
+                    incidents.insert()
+                    .values(
+                        company_key=company_key,
+                        company_name=company_name,
+                        title=disclosure.title,
+                        url=disclosure.url,
+                        evidence=disclosure.evidence.value,
+                        first_seen=when,
+                        last_seen=when,
+                        published=disclosure.published,
+                        summary=disclosure.summary[:1000],
+                        fingerprint=fingerprint,
+                    )
+                    .returning(incidents.c.id)
+                )
+                incident_id = int(result.scalar_one())
+            else:
+                current = await conn.scalar(
+                    select(incidents.c.evidence).where(incidents.c.id == incident_id)
+                )
+                values: dict[str, Any] = {"last_seen": when}
+                if current and disclosure.evidence.rank > Evidence(current).rank:
+                    values["evidence"] = disclosure.evidence.value
+                    # A company statement is the best link to show.
+                    values["url"] = disclosure.url
+                    values["title"] = disclosure.title
+                await conn.execute(
+                    update(incidents).where(incidents.c.id == incident_id).values(**values)
+                )
+            await conn.execute(
+                self._insert(matches)
+                .values(
+                    disclosure_id=disclosure.identity,
+                    company_key=company_key,
+                    company_name=company_name,
+                    matched=json.dumps(list(matched), ensure_ascii=False),
+                    reason=reason,
+                    incident_id=incident_id,
+                    created_at=when,
+                )
+                .on_conflict_do_nothing(index_elements=["disclosure_id", "company_key"])
+            )
+        return incident_id, created
+
+    async def get_incident(self, incident_id: int) -> IncidentRow | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(incidents).where(incidents.c.id == incident_id))
+            ).first()
+            return _incident(row) if row is not None else None
+
+    async def incident_sources(self, incident_id: int) -> list[dict[str, Any]]:
+        """The disclosures behind an incident, oldest first."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(
+                    disclosures.c.source,
+                    disclosures.c.title,
+                    disclosures.c.url,
+                    disclosures.c.evidence,
+                    disclosures.c.published,
+                    disclosures.c.first_seen,
+                )
+                .join(matches, matches.c.disclosure_id == disclosures.c.id)
+                .where(matches.c.incident_id == incident_id)
+                .order_by(disclosures.c.first_seen, disclosures.c.id)
+            )
+            return [
+                {
+                    "source": r.source,
+                    "title": r.title,
+                    "url": r.url,
+                    "evidence": r.evidence,
+                    "published": _aware(r.published),
+                    "first_seen": _aware(r.first_seen),
+                }
+                for r in rows
+            ]
+
+    # -- outbox --------------------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        target: str,
+        *,
+        incident_id: int,
+        disclosure_id: str,
+        payload: dict[str, Any],
+        kind: str = "alert",
+        now: datetime | None = None,
+    ) -> bool:
+        """Queue one delivery; return False if this (target, incident, disclosure) was queued."""
+        when = now or utcnow()
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                self._insert(deliveries)
+                .values(
+                    target=target,
+                    incident_id=incident_id,
+                    disclosure_id=disclosure_id,
+                    kind=kind,
+                    payload=json.dumps(payload, ensure_ascii=False, default=str),
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=when,
+                    created_at=when,
+                )
+                .on_conflict_do_nothing(index_elements=["target", "incident_id", "disclosure_id"])
+                .returning(deliveries.c.id)
+            )
+            return result.first() is not None
+
+    async def claim_due(
+        self,
+        *,
+        owner: str,
+        now: datetime | None = None,
+        limit: int = 100,
+        lease: timedelta = timedelta(minutes=2),
+        target_prefix: str | None = None,
+    ) -> list[Delivery]:
+        """Lease pending deliveries that are due, oldest first, so no other worker takes them."""
+        when = now or utcnow()
+        async with self.engine.begin() as conn:
+            query = (
+                select(deliveries.c.id)
+                .where(
+                    deliveries.c.status == "pending",
+                    deliveries.c.next_attempt_at <= when,
+                    or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < when),
+                )
+                .order_by(deliveries.c.id)
+                .limit(limit)
+            )
+            if target_prefix:
+                query = query.where(deliveries.c.target.startswith(target_prefix))
+            if self.dialect == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            ids = [r[0] for r in await conn.execute(query)]
+            if not ids:
+                return []
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(ids))
+                .values(lease_owner=owner, lease_until=when + lease)
+            )
+            rows = await conn.execute(
+                select(deliveries).where(deliveries.c.id.in_(ids)).order_by(deliveries.c.id)
+            )
+            return [
+                Delivery(
+                    id=r.id,
+                    target=r.target,
+                    incident_id=r.incident_id,
+                    disclosure_id=r.disclosure_id,
+                    kind=r.kind,
+                    payload=json.loads(r.payload),
+                    attempts=r.attempts,
+                )
+                for r in rows
+            ]
+
+    async def mark_sent(
+        self, delivery_id: int, *, message_id: str | None = None, now: datetime | None = None
+    ) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery_id)
+                .values(
+                    status="sent",
+                    sent_at=now or utcnow(),
+                    message_id=message_id,
+                    lease_owner=None,
+                    lease_until=None,
+                    attempts=deliveries.c.attempts + 1,
+                )
+            )
+
+    async def mark_retry(
+        self,
+        delivery_id: int,
+        error: str,
+        *,
+        retry_at: datetime,
+        dead: bool = False,
+        count: bool = True,
+    ) -> None:
+        """Put a delivery back for ``retry_at`` (or give it up); ``count`` an attempt."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery_id)
+                .values(
+                    status="dead" if dead else "pending",
+                    last_error=error[:1000],
+                    next_attempt_at=retry_at,
+                    attempts=deliveries.c.attempts + (1 if count else 0),
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+
+    async def pending_count(self) -> int:
+        async with self.engine.connect() as conn:
+            return int(
+                await conn.scalar(
+                    select(func.count())
+                    .select_from(deliveries)
+                    .where(deliveries.c.status == "pending")
+                )
+                or 0
+            )
+
+    async def delivery_counts(self) -> dict[str, int]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
+            )
+            return {r[0]: int(r[1]) for r in rows}
+
+    async def sent_message_id(self, target: str, incident_id: int) -> str | None:
+        """The message that first announced ``incident_id`` to ``target``, if any."""
+        async with self.engine.connect() as conn:
+            return await conn.scalar(
+                select(deliveries.c.message_id)
+                .where(
+                    and_(
+                        deliveries.c.target == target,
+                        deliveries.c.incident_id == incident_id,
+                        deliveries.c.kind == "alert",
+                        deliveries.c.status == "sent",
+                    )
+                )
+                .limit(1)
+            )
+
+    # -- meta ----------------------------------------------------------------------------
+
+    async def get_meta(self, key: str) -> str | None:
+        async with self.engine.connect() as conn:
+            return await conn.scalar(select(meta.c.value).where(meta.c.key == key))
+
+    async def set_meta(self, key: str, value: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                self._insert(meta)
+                .values(key=key, value=value)
+                .on_conflict_do_update(index_elements=["key"], set_={"value": value})
+            )
+
+
+def _make_parent(database: str) -> None:
+    folder = os.path.dirname(os.path.expanduser(database))
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+
+
+def _incident(r: Any) -> IncidentRow:
+    return IncidentRow(
+        id=r.id,
+        company_key=r.company_key,
+        company_name=r.company_name,
+        title=r.title,
+        url=r.url,
+        evidence=Evidence(r.evidence),
+        first_seen=_aware(r.first_seen) or utcnow(),
+        last_seen=_aware(r.last_seen) or utcnow(),
+        published=_aware(r.published),
+        summary=r.summary or "",
+        fingerprint=r.fingerprint or "",
+    )

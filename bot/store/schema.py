@@ -1,0 +1,131 @@
+"""Tables, written in SQLAlchemy Core so one schema serves SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# Per-source fetch state and health.
+source_state = Table(
+    "source_state",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("last_success_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("last_error_at", DateTime(timezone=True)),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("items_seen", Integer, nullable=False, default=0),
+    Column("next_poll_at", DateTime(timezone=True)),
+    Column("lease_owner", String(64)),
+    Column("lease_until", DateTime(timezone=True)),
+)
+
+# Every item any source ever produced, matched or not: "have we seen this?"
+disclosures = Table(
+    "disclosures",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("source", String(64), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("url_key", String(32), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("published", DateTime(timezone=True)),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("organization", Text),
+    Column("evidence", String(16), nullable=False),
+    Column("language", String(16)),
+    Index("ix_disclosures_url_key", "url_key"),
+    Index("ix_disclosures_first_seen", "first_seen"),
+)
+
+# One security event at one company, however many disclosures report it.
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("company_key", Text, nullable=False),
+    Column("company_name", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("evidence", String(16), nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("published", DateTime(timezone=True)),
+    Column("summary", Text, nullable=False, default=""),
+    Column("fingerprint", Text, nullable=False, default=""),
+    Index("ix_incidents_company", "company_key", "last_seen"),
+)
+
+# Which disclosure matched which company, why, and the incident it belongs to.
+matches = Table(
+    "matches",
+    metadata,
+    Column("disclosure_id", String(32), ForeignKey("disclosures.id"), primary_key=True),
+    Column("company_key", Text, primary_key=True),
+    Column("company_name", Text, nullable=False),
+    Column("matched", Text, nullable=False),  # JSON list of the words that matched
+    Column("reason", Text, nullable=False, default=""),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_matches_incident", "incident_id"),
+)
+
+# The outbox: one row per (target, incident, disclosure) to deliver, kept until sent.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("target", Text, nullable=False),  # "webhook:<label>", "channel:<id>", ...
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("disclosure_id", String(32), ForeignKey("disclosures.id"), nullable=False),
+    Column("kind", String(16), nullable=False, default="alert"),  # alert | update
+    Column("payload", Text, nullable=False),  # JSON of the alert, rendered at enqueue time
+    Column("status", String(16), nullable=False, default="pending"),  # pending|sent|dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("message_id", Text),
+    Column("lease_owner", String(64)),
+    Column("lease_until", DateTime(timezone=True)),
+    UniqueConstraint("target", "incident_id", "disclosure_id", name="uq_delivery_once"),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+)
+
+# Metadata the store keeps about itself (schema version, command-sync hash, ...).
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+__all__ = [
+    "BigInteger",
+    "Boolean",
+    "deliveries",
+    "disclosures",
+    "incidents",
+    "matches",
+    "meta",
+    "metadata",
+    "source_state",
+]

@@ -1,0 +1,74 @@
+"""The one protocol every source implements."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, ClassVar, Protocol
+
+from scrapers.models import Disclosure
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """A source as configured: one ``[[sources]]`` entry of ``sources.toml``."""
+
+    name: str
+    kind: str
+    url: str
+    every: timedelta = timedelta(minutes=10)
+    enabled: bool = True
+    # Every other key of the entry, for the kind to interpret (selectors, ciks, ...).
+    options: Mapping[str, Any] = field(default_factory=dict)
+    # The operator's own configuration may opt in to private addresses (an intranet page).
+    allow_private: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A fetched response body with what parsing needs to know about it."""
+
+    url: str
+    body: bytes
+    content_type: str = ""
+    encoding: str | None = None  # charset from the Content-Type header, if any
+
+
+class Fetch(Protocol):
+    """Fetch one URL under the shared fetch policy; ``None`` means not modified (304)."""
+
+    async def __call__(self, url: str, *, conditional: bool = True) -> Page | None: ...
+
+
+class Scraper(Protocol):
+    """A source: fetches what it needs through ``fetch`` and parses it purely."""
+
+    kind: ClassVar[str]
+    spec: SourceSpec
+
+    async def collect(self, fetch: Fetch) -> list[Disclosure] | None:
+        """Fetch and parse; ``None`` when nothing changed since the last poll."""
+        ...
+
+    def parse(self, page: Page) -> list[Disclosure]:
+        """Turn one page into disclosures: no I/O, no clock."""
+        ...
+
+
+class PageScraper:
+    """Base for sources that are one page: fetch ``spec.url``, then ``parse`` it."""
+
+    kind: ClassVar[str] = ""
+
+    def __init__(self, spec: SourceSpec) -> None:
+        self.spec = spec
+
+    async def collect(self, fetch: Fetch) -> list[Disclosure] | None:
+        page = await fetch(self.spec.url)
+        if page is None:
+            return None
+        return self.parse(page)
+
+    def parse(self, page: Page) -> list[Disclosure]:  # pragma: no cover - abstract
+        raise NotImplementedError

@@ -1,0 +1,81 @@
+"""RSS 0.9x/1.0/2.0 and Atom feeds, through feedparser."""
+
+from __future__ import annotations
+
+import io
+from calendar import timegm
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from scrapers.base import Page, PageScraper
+from scrapers.dates import parse_date
+from scrapers.errors import ParseError
+from scrapers.models import Disclosure, Evidence
+from scrapers.registry import register
+from scrapers.text import clean_text
+
+
+def _entry_date(entry: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        parsed = entry.get(key)
+        if parsed:
+            try:
+                return datetime.fromtimestamp(timegm(parsed), UTC)
+            except (OverflowError, ValueError):
+                continue
+    # feedparser gives up on some odd dates; try our lenient reader on the raw text.
+    for key in ("published", "updated", "dc_date"):
+        raw = entry.get(key)
+        if raw:
+            found = parse_date(raw)
+            if found:
+                return found
+    return None
+
+
+@register("rss")
+class FeedScraper(PageScraper):
+    """Any RSS or Atom feed; the entry's id is its identity, else its link."""
+
+    def parse(self, page: Page) -> list[Disclosure]:
+        # feedparser takes a bare string for a path or URL: always hand it bytes.
+        feed = feedparser.parse(
+            io.BytesIO(page.body),
+            response_headers={"content-type": page.content_type or "application/xml"},
+        )
+        if feed.bozo and not feed.entries:
+            reason = feed.get("bozo_exception")
+            raise ParseError(f"not a readable feed: {reason or 'no entries'}")
+        if not feed.entries and not feed.get("feed") and feed.get("version", "") == "":
+            raise ParseError("not a feed (no RSS or Atom root element)")
+        evidence = Evidence(self.spec.options.get("evidence", Evidence.REPORTED))
+        language = self.spec.options.get("language") or feed.get("feed", {}).get("language")
+        items: list[Disclosure] = []
+        for entry in feed.entries:
+            title = clean_text(entry.get("title"), 500)
+            link = entry.get("link") or ""
+            if not link:
+                for candidate in entry.get("links", []):
+                    if candidate.get("href"):
+                        link = candidate["href"]
+                        break
+            if not title or not link:
+                continue
+            summary = entry.get("summary") or ""
+            if not summary and entry.get("content"):
+                summary = entry["content"][0].get("value", "")
+            items.append(
+                Disclosure(
+                    source=self.spec.name,
+                    title=title,
+                    url=link.strip(),
+                    published=_entry_date(entry),
+                    summary=clean_text(summary),
+                    guid=(entry.get("id") or None),
+                    evidence=evidence,
+                    language=language or None,
+                )
+            )
+        return items

@@ -1,0 +1,22 @@
+"""Helpers to turn markup into plain, bounded text."""
+
+from __future__ import annotations
+
+import re
+
+from bs4 import BeautifulSoup
+
+_SPACE = re.compile(r"\s+")
+MAX_SUMMARY = 2000
+
+
+def clean_text(value: str | None, limit: int = MAX_SUMMARY) -> str:
+    """Strip tags, collapse white space and cut to ``limit`` characters."""
+    if not value:
+        return ""
+    if "<" in value and ">" in value:
+        value = BeautifulSoup(value, "lxml").get_text(" ")
+    value = _SPACE.sub(" ", value).strip()
+    if len(value) > limit:
+        value = value[: limit - 1].rstrip() + "…"
+    return value

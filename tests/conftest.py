@@ -1,0 +1,32 @@
+"""Shared fixtures: local servers, a fresh database, a configuration directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.localserver import LocalServer
+
+
+@pytest.fixture
+def web() -> Iterator[LocalServer]:
+    """A real HTTP server on 127.0.0.1 standing in for the sites we scrape."""
+    server = LocalServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[LocalServer]:
+    """A local webhook receiver that records every post."""
+    server = LocalServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """A fresh SQLite database for one test."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"

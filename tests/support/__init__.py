@@ -1,0 +1,1 @@
+"""Reusable test parts: real local servers standing in for the web and Discord."""

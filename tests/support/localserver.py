@@ -1,0 +1,181 @@
+"""A real HTTP server on 127.0.0.1 that serves recorded responses and records requests.
+
+It runs in a thread so that tests, the code under test and subprocesses (the real
+``breachradar`` command) can all reach it, whatever event loop they use.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@dataclass
+class Response:
+    """One canned answer."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering (a slow host)
+    drip: float | None = None  # seconds between single bytes of the body (a dripping host)
+
+
+@dataclass
+class Recorded:
+    """A request the server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+Handler = Callable[[Recorded], Response]
+
+
+class LocalServer:
+    """Serve canned responses by path; each path may answer a sequence, the last repeats."""
+
+    def __init__(self) -> None:
+        self._routes: dict[tuple[str, str], list[Response] | Handler] = {}
+        self.requests: list[Recorded] = []
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:  # keep test output clean
+                return
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                record = Recorded(
+                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                )
+                response = server._answer(record)
+                if response.delay:
+                    time.sleep(response.delay)
+                try:
+                    self.send_response(response.status)
+                    headers = {"Content-Type": "text/plain", **response.headers}
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    if "Content-Length" not in response.headers:
+                        self.send_header("Content-Length", str(len(response.body)))
+                    self.end_headers()
+                    if self.command == "HEAD" or response.status in (204, 304):
+                        return
+                    if response.drip is not None:
+                        for i in range(len(response.body)):
+                            self.wfile.write(response.body[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(response.drip)
+                    else:
+                        self.wfile.write(response.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> LocalServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def route(
+        self,
+        path: str,
+        *responses: Response | Handler,
+        method: str = "GET",
+    ) -> None:
+        """Answer ``method path`` with ``responses`` in turn (the last one repeats)."""
+        with self._lock:
+            if len(responses) == 1 and callable(responses[0]):
+                self._routes[(method, path)] = responses[0]
+            else:
+                self._routes[(method, path)] = [r for r in responses if isinstance(r, Response)]
+
+    def serve_file(
+        self, path: str, fixture: str | Path, content_type: str, **headers: str
+    ) -> bytes:
+        """Serve a recorded fixture byte for byte; return its bytes."""
+        body = (FIXTURES / fixture).read_bytes()
+        self.route(path, Response(200, body, {"Content-Type": content_type, **headers}))
+        return body
+
+    def _answer(self, record: Recorded) -> Response:
+        with self._changed:
+            self.requests.append(record)
+            self._changed.notify_all()
+            key = (record.method, urlsplit(record.path).path)
+            route = self._routes.get(key)
+        if route is None:
+            return Response(404, b"not found")
+        if callable(route):
+            return route(record)
+        with self._lock:
+            return route.pop(0) if len(route) > 1 else route[0]
+
+    def received(self, method: str | None = None, path: str | None = None) -> list[Recorded]:
+        with self._lock:
+            return [
+                r
+                for r in self.requests
+                if (method is None or r.method == method)
+                and (path is None or urlsplit(r.path).path == path)
+            ]
+
+    def wait_for(
+        self, count: int, *, method: str | None = None, path: str | None = None, timeout: float = 10
+    ) -> list[Recorded]:
+        """Block until ``count`` matching requests arrived (or the timeout passes)."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = [
+                    r
+                    for r in self.requests
+                    if (method is None or r.method == method)
+                    and (path is None or urlsplit(r.path).path == path)
+                ]
+                remaining = deadline - time.monotonic()
+                if len(found) >= count or remaining <= 0:
+                    return found
+                self._changed.wait(remaining)
+
+
+def serve(routes: Iterable[tuple[str, Response]] = ()) -> LocalServer:
+    server = LocalServer().start()
+    for path, response in routes:
+        server.route(path, response)
+    return server
