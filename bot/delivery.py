@@ -141,7 +141,7 @@ class Outbox:
         *,
         owner: str = "local",
         max_inline_wait: float = 30.0,
-        inline_retries: int = 3,
+        inline_retries: int = 2,
     ) -> None:
         self.store = store
         self.sinks = dict(sinks)
@@ -204,6 +204,11 @@ class Outbox:
             original = await self.store.sent_message_id(item.target, item.incident_id)
             if original:
                 item.payload["edit_message_id"] = original
+            elif item.payload.get("disclosure_evidence") != "confirmed":
+                # Nothing to edit (the receiver gave no message id): only a confirmation by
+                # the company or a regulator is worth a message of its own.
+                await self.store.mark_sent(item.id, message_id=None)
+                return "sent", utcnow()
         for attempt in range(self.inline_retries + 1):
             try:
                 message_id = await sink.send(item)
@@ -212,7 +217,7 @@ class Outbox:
                     log.warning("delivery %s to %s given up: %s", item.id, item.target, exc)
                     await self.store.mark_retry(item.id, str(exc), retry_at=utcnow(), dead=True)
                     return "dead", utcnow()
-                wait = exc.retry_after if exc.retry_after is not None else 0.5 * 2**attempt
+                wait = exc.retry_after if exc.retry_after is not None else 0.25 * 2**attempt
                 if attempt < self.inline_retries and wait <= self.max_inline_wait:
                     await asyncio.sleep(wait)
                     continue

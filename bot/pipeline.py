@@ -214,6 +214,7 @@ class Pipeline:
             "title": incident.title if incident else disclosure.title,
             "url": incident.url if incident else disclosure.url,
             "source": disclosure.source,
+            "disclosure_evidence": disclosure.evidence.value,
             "evidence": incident.evidence.value if incident else disclosure.evidence.value,
             "published": disclosure.published.isoformat() if disclosure.published else None,
             "first_seen": incident.first_seen.isoformat() if incident else None,

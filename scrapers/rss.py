@@ -78,4 +78,7 @@ class FeedScraper(PageScraper):
                     language=language or None,
                 )
             )
+        if feed.bozo and not items:
+            # Readable entries of a broken feed are kept; a broken feed with none is an error.
+            raise ParseError(f"not a readable feed: {feed.get('bozo_exception') or 'no entries'}")
         return items

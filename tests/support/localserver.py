@@ -179,3 +179,45 @@ def serve(routes: Iterable[tuple[str, Response]] = ()) -> LocalServer:
     for path, response in routes:
         server.route(path, response)
     return server
+
+
+class DiscordWebhook:
+    """Answers like Discord's webhook API: execute with ?wait=true returns the message."""
+
+    def __init__(self, server: LocalServer, path: str = "/api/webhooks/1/secret-token") -> None:
+        self.server = server
+        self.path = path
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.refuse: list[Response] = []  # answers to give before accepting (429, 500, ...)
+        self._lock = threading.Lock()
+        server.route(path, self._execute, method="POST")
+
+    @property
+    def url(self) -> str:
+        return self.server.url(self.path)
+
+    def _execute(self, request: Recorded) -> Response:
+        with self._lock:
+            if self.refuse:
+                return self.refuse.pop(0)
+            message_id = str(1000 + len(self.messages))
+            self.messages[message_id] = request.json()
+            edit_path = f"{self.path}/messages/{message_id}"
+        self.server.route(edit_path, self._editor(message_id), method="PATCH")
+        body = json.dumps({"id": message_id, **request.json()}).encode()
+        return Response(200, body, {"Content-Type": "application/json"})
+
+    def _editor(self, message_id: str) -> Handler:
+        def edit(request: Recorded) -> Response:
+            with self._lock:
+                self.messages[message_id] = request.json()
+            body = json.dumps({"id": message_id, **request.json()}).encode()
+            return Response(200, body, {"Content-Type": "application/json"})
+
+        return edit
+
+    def posts(self) -> list[Recorded]:
+        return self.server.received("POST", self.path)
+
+    def edits(self) -> list[Recorded]:
+        return [r for r in self.server.received("PATCH") if r.path.startswith(self.path)]
