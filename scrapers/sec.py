@@ -130,7 +130,7 @@ class EdgarSearchScraper(PageScraper):
             org = _display_name(str(names[0]))
             by_nature = CYBER_ITEM in filed
             summary = (
-                f"{org} filed a {form} with the SEC on {text_field(source, 'file_date')} "
+                f"{org} filed Form {form} with the SEC on {text_field(source, 'file_date')} "
                 f"reporting {', '.join('Item ' + i for i in filed)}."
             )
             if not by_nature:
@@ -223,7 +223,7 @@ class EdgarFilingsScraper(PageScraper):
                     title=_title(org, form, filed, [CYBER_ITEM]),
                     url=filing_url(cik, accessions[i], documents[i]),
                     published=published,
-                    summary=f"{org} filed a {form} with the SEC on {dates[i]} reporting "
+                    summary=f"{org} filed Form {form} with the SEC on {dates[i]} reporting "
                     + ", ".join("Item " + x for x in filed)
                     + ".",
                     guid=str(accessions[i]),

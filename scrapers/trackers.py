@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from scrapers.base import Page, PageScraper
 from scrapers.dates import parse_date
@@ -33,6 +33,12 @@ _MASK = re.compile(r"\*{2,}|\*$|^\*|[\u2022\u25cf]{2,}|#{3,}|x{4,}$", re.IGNOREC
 def is_masked(name: str) -> bool:
     """Whether a leak-site victim name is partly hidden (``Micros***``, ``****soft``)."""
     return bool(_MASK.search(name.strip()))
+
+
+def _is_web_link(url: str) -> bool:
+    # Leak sites' own .onion addresses open only in Tor: link the tracker's page instead.
+    host = urlsplit(url).hostname or ""
+    return url.startswith(("http://", "https://")) and not host.endswith(".onion")
 
 
 def _when(value: str) -> datetime | None:
@@ -91,7 +97,7 @@ class RansomwareLiveScraper(PageScraper):
             if not victim or not group or is_masked(victim):
                 continue
             url = text_field(row, "url")
-            if not url.startswith(("http://", "https://")):
+            if not _is_web_link(url):
                 url = f"https://www.ransomware.live/group/{quote(group)}#{quote(victim)}"
             extra = {
                 k: text_field(row, k)
@@ -131,7 +137,7 @@ class RansomLookScraper(PageScraper):
             link = text_field(row, "link")
             url = (
                 link
-                if link.startswith(("http://", "https://"))
+                if _is_web_link(link)
                 else (f"https://www.ransomlook.io/group/{quote(group)}#{quote(victim)}")
             )
             items.append(
