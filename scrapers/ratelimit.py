@@ -27,7 +27,9 @@ class RateLimiter:
     ) -> None:
         if per_second <= 0:
             raise ValueError("per_second must be positive")
-        self.interval = 1.0 / per_second
+        # A nanosecond over the exact interval: summed floats (0.1 + 0.1 + ...) drift low,
+        # and eleven starts must never fit in one second.
+        self.interval = 1.0 / per_second + 1e-9
         self._clock = clock
         self._sleep = sleep
         self._next = 0.0
@@ -49,7 +51,7 @@ _SHARED: dict[str, RateLimiter] = {}
 def shared_limiter(service: str, per_second: float) -> RateLimiter:
     """The one limiter for ``service`` in this process (created on first use)."""
     limiter = _SHARED.get(service)
-    if limiter is None or abs(limiter.interval - 1.0 / per_second) > 1e-9:
+    if limiter is None or abs(limiter.interval - 1.0 / per_second) > 1e-6:
         limiter = _SHARED[service] = RateLimiter(per_second)
     return limiter
 
