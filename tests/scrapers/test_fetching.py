@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -66,7 +67,7 @@ async def test_limiter_never_lets_more_than_ten_requests_start_in_a_second() -> 
     limiter = RateLimiter(10.0, clock=lambda: now[0], sleep=sleep)
     slots = sorted(await asyncio.gather(*(limiter.wait() for _ in range(35))))
     assert slots[0] == 100.0
-    assert all(b - a == pytest.approx(0.1) for a, b in zip(slots, slots[1:], strict=False))
+    assert all(b - a == pytest.approx(0.1) for a, b in itertools.pairwise(slots))
     # In any one-second window there are at most ten starts.
     assert max(sum(1 for s in slots if t <= s < t + 1.0) for t in slots) == 10
 
