@@ -18,6 +18,7 @@ process-wide limiter (see :mod:`scrapers.ratelimit`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
@@ -169,22 +170,28 @@ class EdgarFilingsScraper(PageScraper):
         ciks = await self._ciks(fetch, self.spec.subjects)
         results: list[Disclosure] = []
         changed = False
-        for cik in ciks:
+        for cik, watched in ciks.items():
             page = await fetch(self.submissions_url(cik))
             if page is not None:
                 changed = True
-                results += self.parse(page)
+                results += [_for_subject(d, watched) for d in self.parse(page)]
         return results if changed or not ciks else None
 
-    async def _ciks(self, fetch: Fetch, subjects: tuple[Subject, ...]) -> list[str]:
-        ciks = [s.cik for s in subjects if s.cik]
-        wanted = {s.ticker.upper() for s in subjects if s.ticker and not s.cik}
+    async def _ciks(self, fetch: Fetch, subjects: tuple[Subject, ...]) -> dict[str, str]:
+        """Map each CIK to poll to the watched company it stands for."""
+        found: dict[str, str] = {}
+        for subject in subjects:
+            if subject.cik:
+                found.setdefault(subject.cik.lstrip("0") or "0", subject.name)
+        wanted = {s.ticker.upper(): s.name for s in subjects if s.ticker and not s.cik}
         if wanted:
             page = await fetch(self.tickers_url, conditional=False)
             if page is not None:
                 table = ticker_table(page)
-                ciks += [table[t] for t in sorted(wanted) if t in table]
-        return list(dict.fromkeys(c.lstrip("0") or "0" for c in ciks))
+                for ticker, name in sorted(wanted.items()):
+                    if ticker in table:
+                        found.setdefault(table[ticker], name)
+        return found
 
     def parse(self, page: Page) -> list[Disclosure]:
         data = load_json(page)
@@ -235,6 +242,15 @@ class EdgarFilingsScraper(PageScraper):
                 )
             )
         return items
+
+
+def _for_subject(item: Disclosure, watched: str) -> Disclosure:
+    # A parent often files for the watched company (UnitedHealth for Change Healthcare):
+    # say whom the filing was fetched for, so the link is not lost.
+    summary = item.summary
+    if watched.casefold() not in (item.organization or "").casefold():
+        summary += f" {item.organization} is the SEC filer watched for {watched}."
+    return replace(item, summary=summary, extra={**item.extra, "subject": watched})
 
 
 def ticker_table(page: Page) -> dict[str, str]:

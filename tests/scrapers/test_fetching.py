@@ -101,6 +101,11 @@ async def test_edgar_filings_declare_the_user_agent_and_resolve_tickers(
         ("AT&T INC.", datetime(2024, 7, 12, 6, 6, 52, tzinfo=UTC)),
         ("Live Nation Entertainment, Inc.", datetime(2024, 5, 31, 21, 3, 38, tzinfo=UTC)),
     ]
+    by_org = {i.organization: i for i in items}
+    assert by_org["AT&T INC."].extra["subject"] == "AT&T"
+    live_nation = by_org["Live Nation Entertainment, Inc."]
+    assert live_nation.extra["subject"] == "Ticketmaster"
+    assert live_nation.summary.endswith("is the SEC filer watched for Ticketmaster.")
     requests = web.received()
     assert sorted(r.path for r in requests) == [
         "/files/company_tickers.json",
