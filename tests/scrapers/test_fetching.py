@@ -15,7 +15,7 @@ from scrapers.errors import HTTPStatusError
 from scrapers.http import Fetcher, FetchPolicy
 from scrapers.ratelimit import RateLimiter
 from scrapers.registry import build
-from scrapers.sec import EdgarFilingsScraper, EdgarSearchScraper
+from scrapers.sec import EDGAR_REQUESTS_PER_SECOND, EdgarFilingsScraper, EdgarSearchScraper
 from scrapers.tdnet import TdnetScraper
 from tests.support.localserver import FIXTURES, LocalServer, Response
 
@@ -37,7 +37,7 @@ class RecordingLimiter(RateLimiter):
             self.now = max(self.now, self.now + seconds)
             await asyncio.sleep(0)
 
-        super().__init__(10.0, clock=lambda: self.now, sleep=sleep)
+        super().__init__(EDGAR_REQUESTS_PER_SECOND, clock=lambda: self.now, sleep=sleep)
         self.slots: list[float] = []
 
     async def wait(self) -> float:
@@ -116,10 +116,10 @@ async def test_edgar_filings_declare_the_user_agent_and_resolve_tickers(
     assert len(edgar_limiter.slots) == len(requests)
 
 
-async def test_all_edgar_sources_share_one_ten_per_second_limit(
+async def test_all_edgar_sources_share_one_limit_under_ten_per_second(
     web: LocalServer, edgar_limiter: RecordingLimiter
 ) -> None:
-    """A search and a dozen companies polled at once still start requests 0.1 s apart."""
+    """A search and a dozen companies polled at once still start requests evenly apart."""
     web.serve_file("/LATEST/search-index", "sec-edgar-search/cyber-8k.json", "application/json")
     web.serve_file(
         "/submissions/CIK0000732717.json",
@@ -156,7 +156,8 @@ async def test_all_edgar_sources_share_one_ten_per_second_limit(
     assert len(web.received()) == 13
     assert len(edgar_limiter.slots) == 13
     gaps = [b - a for a, b in zip(edgar_limiter.slots, edgar_limiter.slots[1:], strict=False)]
-    assert min(gaps) == pytest.approx(0.1)
+    assert min(gaps) == pytest.approx(1 / EDGAR_REQUESTS_PER_SECOND)
+    assert EDGAR_REQUESTS_PER_SECOND < 10
     search_request = web.received(path="/LATEST/search-index")[0]
     assert "startdt=2024-07-17" in search_request.path and "enddt=2024-07-31" in search_request.path
 
