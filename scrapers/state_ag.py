@@ -8,19 +8,20 @@ Every notice is the breached organization telling the state, so each record is
 - ``wa-ag``: Washington's open-data JSON (Socrata dataset ``sb4j-ca4h``), fields
   ``name``, ``datesubmitted``, ``datestart``, ``washingtoniansaffected``, ...
 - ``maine-ag``: Maine's HTML list, a table of reported date and organization linking
-  to each notice's detail page.
+  to each notice's page, of which the newest few are read for their details.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urljoin
 
 from bs4 import Tag
 
-from scrapers.base import Page, PageScraper
+from scrapers.base import Fetch, Page, PageScraper, SourceSpec
 from scrapers.dates import parse_date
-from scrapers.errors import ParseError
+from scrapers.errors import FetchError, ParseError
 from scrapers.html import decode_html
 from scrapers.models import Disclosure, Evidence
 from scrapers.registry import register
@@ -131,9 +132,74 @@ class WashingtonScraper(PageScraper):
         return items
 
 
+# The labels of a Maine notice page that are worth a line in the summary.
+_MAINE_FIELDS = (
+    ("Total number of persons affected", "persons affected"),
+    ("Total number of Maine residents affected", "Maine residents affected"),
+    ("Date(s) Breach Occur", "breach occurred"),
+    ("Date Breach Discovered", "discovered"),
+    ("Description of the Breach", "breach"),
+    ("Information Acquired", "information acquired"),
+)
+
+
+def parse_maine_notice(page: Page) -> dict[str, str]:
+    """The ``Label: value`` lines of one Maine notice page."""
+    soup = decode_html(page)
+    found = soup.find(id="content")
+    content = found if isinstance(found, Tag) else soup
+    # Each "Label: value" sits in its own list item, paragraph or row (the label often in
+    # <strong>); a page of bare lines separated by <br> is read line by line instead.
+    lines = [el.get_text(" ") for el in content.find_all(["li", "p", "tr", "dd"])]
+    lines = lines or content.get_text("\n").splitlines()
+    fields: dict[str, str] = {}
+    for line in lines:
+        label, sep, value = " ".join(line.split()).partition(":")
+        if sep and label and value.strip() and len(label) < 120:
+            fields.setdefault(label, clean_text(value, 500))
+    return fields
+
+
+def maine_summary(fields: dict[str, str]) -> str:
+    """One sentence of the facts a notice page gives."""
+    facts = []
+    for prefix, name in _MAINE_FIELDS:
+        value = next((v for k, v in fields.items() if k.startswith(prefix)), "")
+        if value:
+            facts.append(f"{name}: {value}")
+    return "; ".join(facts) + "." if facts else ""
+
+
 @register("maine-ag")
 class MaineScraper(PageScraper):
-    """Maine's list page: rows of reported date and organization, each linking to a notice."""
+    """Maine's list page: rows of reported date and organization, each linking to a notice.
+
+    The newest ``details`` notices (default 5, 0 for none) are also fetched for the number
+    of people affected, the dates and the information taken.
+    """
+
+    def __init__(self, spec: SourceSpec) -> None:
+        super().__init__(spec)
+        details = spec.options.get("details", 5)
+        if not isinstance(details, int) or not 0 <= details <= 50:
+            raise ValueError("'details' must be a whole number from 0 to 50")
+        self.details = details
+
+    async def collect(self, fetch: Fetch) -> list[Disclosure] | None:
+        page = await fetch(self.spec.url)
+        if page is None:
+            return None
+        items = self.parse(page)
+        for index, item in enumerate(items[: self.details]):
+            try:
+                notice = await fetch(item.url)
+            except FetchError:
+                continue  # the list entry stands on its own; the next poll may add detail
+            if notice is not None:
+                extra = maine_summary(parse_maine_notice(notice))
+                if extra:
+                    items[index] = replace(item, summary=f"{item.summary} {extra}")
+        return items
 
     def parse(self, page: Page) -> list[Disclosure]:
         soup = decode_html(page)

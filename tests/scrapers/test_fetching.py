@@ -221,3 +221,29 @@ async def test_tdnet_unchanged_first_page_costs_one_request(web: LocalServer) ->
     assert second is None
     assert [r.path for r in web.received()][-1] == "/inbs/I_list_001_20241011.html"
     assert web.received()[-1].headers["if-none-match"] == '"a"'
+
+
+async def test_maine_reads_the_newest_notices_for_their_details(web: LocalServer) -> None:
+    """The newest notice's page adds counts and dates; a missing page leaves its row as is."""
+    base = "/agviewer/content/ag/985235c7-cb95-4be2-8792-a1252b4f8318/"
+    web.serve_file(base + "list.html", "maine-ag/list.html", "text/html")
+    web.serve_file(
+        base + "5b0e5f3a-0c1c-4cda-9c4c-2a4bbf3e9a11.html",
+        "maine-ag/notice-moneygram.html",
+        "text/html",
+    )
+    spec = SourceSpec("maine-ag", "maine-ag", web.url(base + "list.html"), options={"details": 2})
+    async with Fetcher(policy()) as fetcher:
+        items = await build(spec).collect(fetcher.fetch)
+    assert items is not None and len(items) == 5
+    assert items[0].summary == (
+        "Reported to the Maine Attorney General on 10/07/2024. persons affected: 1,204,326; "
+        "Maine residents affected: 2,094; breach occurred: 09/20/2024; discovered: "
+        "09/27/2024; breach: External system breach (hacking); information acquired: "
+        "Social Security Number, Driver's License Number or Non-Driver Identification Card "
+        "Number, Financial Account Number or Credit/Debit Card Number (in combination with "
+        "security code, access code, password or PIN for the account)."
+    )
+    assert items[1].summary == "Reported to the Maine Attorney General on 07/29/2024."
+    # Two detail pages asked for (the second answered 404), none beyond ``details``.
+    assert len(web.received()) == 3
