@@ -39,6 +39,8 @@ def test_structured_sources_reach_the_companies_they_name() -> None:
         ("moneygram-newsroom/newsroom", "MoneyGram"),
         ("google-news-moneygram/search", "MoneyGram"),
         ("bleepingcomputer/feed", "Casio"),
+        ("itmedia-security/news_security", "KADOKAWA"),
+        ("itmedia-security/news_security", "Casio"),
     }
     assert expected - matches() == set()
 
