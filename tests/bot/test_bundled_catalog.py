@@ -30,3 +30,21 @@ def test_edgar_sources_ship_disabled_until_a_contact_is_set() -> None:
     sec = [s for s in config.sources if s.kind.startswith("sec-")]
     assert sec and not any(s.enabled for s in sec)
     assert "@" not in config.settings.user_agent
+
+
+def test_bundled_press_page_entries_read_their_recorded_pages() -> None:
+    """The shipped selectors, not only the fixtures' copies, give the expected records."""
+    from dataclasses import replace
+
+    from tests.support.fixturecases import as_record, cases
+
+    bundled = {s.name: s for s in load_config(environ={}).sources}
+    checked = 0
+    for case in cases():
+        spec = bundled.get(case.path.parent.name)
+        if case.error is None and spec is not None and spec.kind == "html":
+            spec = replace(spec, url=case.url)
+            records = [as_record(d) for d in build(spec).parse(case.page())]
+            assert records == case.expected(), case.id
+            checked += 1
+    assert checked == 3
