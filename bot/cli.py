@@ -112,8 +112,22 @@ def cmd_check_config(config: Config, args: argparse.Namespace) -> int:
     print(f"database: {_redact_db(s.database)}")
     age = "none" if s.max_alert_age is None else str(s.max_alert_age)
     print(f"max alert age: {age}")
+    for warning in source_warnings(config):
+        print(f"warning: {warning}")
     print("ok")
     return 0
+
+
+def source_warnings(config: Config) -> list[str]:
+    """Problems that will make enabled sources fail, worth fixing before ``run``."""
+    warnings: list[str] = []
+    sec = [s.name for s in config.enabled_sources if s.kind.startswith("sec-")]
+    if sec and "@" not in config.settings.user_agent:
+        warnings.append(
+            f"{', '.join(sec)}: SEC EDGAR refuses requests whose User-Agent has no contact "
+            'email; set user_agent in settings.toml, e.g. "BreachRadar/0.1 (you@example.com)"'
+        )
+    return warnings
 
 
 def _redact_db(url: str) -> str:
@@ -340,12 +354,16 @@ async def _source_test(config: Config, args: argparse.Namespace) -> int:
     table = Table(title=f"{spec.name}: {len(items)} items")
     table.add_column("Published")
     table.add_column("Title")
+    table.add_column("Organization")
+    table.add_column("Evidence")
     table.add_column("Would match")
     for item in items:
         found = matcher.match(item)
         table.add_row(
             item.published.date().isoformat() if item.published else "",
             item.title,
+            item.organization or "",
+            item.evidence.value + (" (incident)" if item.incident_by_nature else ""),
             ", ".join(m.company.name for m in found),
         )
     Console(width=200 if not sys.stdout.isatty() else None).print(table)

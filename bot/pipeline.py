@@ -13,6 +13,7 @@ from typing import Any
 from bot import incidents
 from bot.matching import Match, Matcher
 from bot.settings import Config, WebhookTarget
+from bot.sharing import ResponseShare
 from bot.store import Store, utcnow
 from scrapers.base import Page, Scraper, SourceSpec
 from scrapers.errors import ScraperError
@@ -106,6 +107,8 @@ class Pipeline:
         self.extra_targets = extra_targets
         self.clock = clock
         self._lock = asyncio.Lock()  # incident assignment must not interleave
+        # Sources naming the same URL share one fetch per poll interval.
+        self.responses = ResponseShare()
 
     @classmethod
     def fetch_policy(cls, config: Config) -> FetchPolicy:
@@ -156,7 +159,12 @@ class Pipeline:
         allow = spec.allow_private or self.config.settings.allow_private_addresses
 
         async def fetch(url: str, *, conditional: bool = True) -> Page | None:
-            return await self.fetcher.fetch(url, conditional=conditional, allow_private=allow)
+            async def request() -> Page | None:
+                return await self.fetcher.fetch(url, conditional=conditional, allow_private=allow)
+
+            if not conditional:
+                return await request()
+            return await self.responses.get(url, spec.every.total_seconds(), request)
 
         return fetch
 

@@ -413,6 +413,12 @@ def load_config(
                 raise ConfigError(
                     "settings.toml", "webhooks", f"company {wanted!r} is not in watchlist.toml"
                 )
+    from bot.sourceplan import plan_sources
+
+    try:
+        sources = plan_sources(sources, watchlist)
+    except ValueError as exc:
+        raise ConfigError("sources.toml", None, str(exc)) from None
     return Config(directory=path, sources=sources, watchlist=watchlist, settings=settings)
 
 

@@ -11,6 +11,17 @@ from scrapers.models import Disclosure
 
 
 @dataclass(frozen=True, slots=True)
+class Subject:
+    """A watched company as sources see it: names and identifiers, nothing about alerts."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    cik: str | None = None  # SEC Central Index Key, digits only
+    ticker: str | None = None
+    domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class SourceSpec:
     """A source as configured: one ``[[sources]]`` entry of ``sources.toml``."""
 
@@ -23,6 +34,9 @@ class SourceSpec:
     options: Mapping[str, Any] = field(default_factory=dict)
     # The operator's own configuration may opt in to private addresses (an intranet page).
     allow_private: bool = False
+    # The watched companies, for sources that ask about each one (SEC filings by CIK,
+    # a news search per company). Filled in from the watchlist when the configuration loads.
+    subjects: tuple[Subject, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,3 +1,12 @@
 """Import every built-in source module so that each registers its kind."""
 
-from scrapers import html, rss  # noqa: F401
+from scrapers import (  # noqa: F401
+    hhs,
+    html,
+    newssearch,
+    rss,
+    sec,
+    state_ag,
+    tdnet,
+    trackers,
+)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
 from urllib.parse import urljoin
 
-from bs4 import BeautifulSoup, Tag
+from bs4 import BeautifulSoup, Tag, XMLParsedAsHTMLWarning
 
 from scrapers.base import Page, PageScraper, SourceSpec
 from scrapers.dates import parse_date
@@ -20,7 +21,10 @@ def decode_html(page: Page) -> BeautifulSoup:
     """Parse ``page`` as HTML, trusting the header charset, else the page's own meta tag."""
     # BeautifulSoup sniffs <meta charset> and BOMs when given bytes; a header charset wins.
     encodings = [page.encoding] if page.encoding else None
-    return BeautifulSoup(page.body, "lxml", from_encoding=encodings[0] if encodings else None)
+    with warnings.catch_warnings():
+        # XHTML pages (JSF portals) open with an XML declaration yet are HTML to read.
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        return BeautifulSoup(page.body, "lxml", from_encoding=encodings[0] if encodings else None)
 
 
 @register("html")

@@ -43,6 +43,17 @@ def build(spec: SourceSpec) -> Scraper:
     return cls(spec)  # type: ignore[call-arg]
 
 
+def expand(spec: SourceSpec) -> list[SourceSpec]:
+    """The sources one configured entry stands for (a per-company template gives many)."""
+    _load_builtin()
+    cls = _KINDS.get(spec.kind)
+    expander = getattr(cls, "expand", None)
+    if expander is None:
+        return [spec]
+    result: list[SourceSpec] = expander(spec)
+    return result
+
+
 def _load_builtin() -> None:
     # Importing the modules runs their @register decorators.
     from scrapers import builtin  # noqa: F401

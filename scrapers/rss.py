@@ -19,7 +19,8 @@ from scrapers.text import clean_text
 
 def _entry_date(entry: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+        # dict.get: feedparser's own get maps updated to published with a warning.
+        parsed = dict.get(entry, key)
         if parsed:
             try:
                 return datetime.fromtimestamp(timegm(parsed), UTC)
@@ -27,7 +28,7 @@ def _entry_date(entry: Any) -> datetime | None:
                 continue
     # feedparser gives up on some odd dates; try our lenient reader on the raw text.
     for key in ("published", "updated", "dc_date"):
-        raw = entry.get(key)
+        raw = dict.get(entry, key)
         if raw:
             found = parse_date(raw)
             if found:

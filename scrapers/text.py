@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 from bs4 import BeautifulSoup
@@ -16,6 +17,9 @@ def clean_text(value: str | None, limit: int = MAX_SUMMARY) -> str:
         return ""
     if "<" in value and ">" in value:
         value = BeautifulSoup(value, "lxml").get_text(" ")
+    if "&" in value and ";" in value:
+        # Feeds that escape HTML twice leave "M&amp;S" after one round of decoding.
+        value = html.unescape(value)
     value = _SPACE.sub(" ", value).strip()
     if len(value) > limit:
         value = value[: limit - 1].rstrip() + "…"

@@ -1,0 +1,61 @@
+"""Fetch a URL once per interval however many sources ask for it.
+
+When several sources (watchlists of different servers, a company watched twice) name the
+same URL, the first poll fetches it and the others reuse that answer until their own
+poll interval has passed; two polls of one URL at the same moment share one request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from scrapers.base import Page
+
+Fetch = Callable[[str, bool], Awaitable[Page | None]]
+
+
+@dataclass(slots=True)
+class _Entry:
+    started: float
+    result: asyncio.Future[Page | None]
+
+
+class ResponseShare:
+    """Remember each URL's latest answer and hand it out while it is fresh."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._entries: dict[str, _Entry] = {}
+        self.shared = 0  # answers handed out without a request
+
+    async def get(
+        self, url: str, max_age: float, fetch: Callable[[], Awaitable[Page | None]]
+    ) -> Page | None:
+        """Return ``url``'s answer from under ``max_age`` seconds ago, else fetch it."""
+        now = self._clock()
+        entry = self._entries.get(url)
+        # Failed fetches are removed at once, so a remembered entry is pending or a page.
+        if entry is not None and now - entry.started < max_age:
+            self.shared += 1
+            return await asyncio.shield(entry.result)
+        self._prune(now, max_age)
+        future: asyncio.Future[Page | None] = asyncio.get_running_loop().create_future()
+        self._entries[url] = _Entry(now, future)
+        try:
+            page = await fetch()
+        except BaseException as exc:
+            # A failure is not shared beyond the requests already waiting for it.
+            self._entries.pop(url, None)
+            future.set_exception(exc)
+            future.exception()  # retrieved here, so an unawaited failure is not logged
+            raise
+        future.set_result(page)
+        return page
+
+    def _prune(self, now: float, max_age: float) -> None:
+        stale = [u for u, e in self._entries.items() if now - e.started >= max(max_age, 3600.0)]
+        for url in stale:
+            del self._entries[url]

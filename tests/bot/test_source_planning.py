@@ -1,0 +1,141 @@
+"""The watchlist reaches the sources that ask about each company, and no further."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.pipeline import Pipeline
+from bot.settings import ConfigError, load_config
+from bot.store import Store
+from scrapers.http import Fetcher
+from tests.support.localserver import FIXTURES, LocalServer, Response
+
+WATCHLIST = """
+[[companies]]
+name = "MoneyGram"
+aliases = ["MoneyGram International"]
+
+[[companies]]
+name = "AT&T"
+ticker = "T"
+
+[[companies]]
+name = "Change Healthcare"
+cik = "0000731766"
+"""
+
+
+def write_config(directory: Path, sources: str, watchlist: str = WATCHLIST) -> Path:
+    directory.mkdir(exist_ok=True)
+    (directory / "sources.toml").write_text(sources, "utf-8")
+    (directory / "watchlist.toml").write_text(watchlist, "utf-8")
+    (directory / "settings.toml").write_text(
+        'allow_private_addresses = true\njitter = 0\nmax_alert_age = "none"\n', "utf-8"
+    )
+    return directory
+
+
+def test_news_search_becomes_one_source_per_watched_company(tmp_path: Path) -> None:
+    """The configuration lists a generated feed for each company, with its own name."""
+    config = load_config(
+        write_config(
+            tmp_path / "config",
+            """
+[[sources]]
+name = "google-news"
+kind = "news-search"
+url = "https://news.google.com/rss/search?q={query}&hl=en-US&gl=US&ceid=US:en"
+
+[[sources]]
+name = "sec-watchlist-filings"
+kind = "sec-filings"
+url = "https://data.sec.gov/submissions/"
+""",
+        ),
+        database=f"sqlite:///{tmp_path / 'db.sqlite'}",
+    )
+    names = [s.name for s in config.sources]
+    assert names == [
+        "google-news-moneygram",
+        "google-news-at-t",
+        "google-news-change-healthcare",
+        "sec-watchlist-filings",
+    ]
+    sec = config.sources[-1]
+    assert [(s.name, s.cik, s.ticker) for s in sec.subjects] == [
+        ("MoneyGram", None, None),
+        ("AT&T", None, "T"),
+        ("Change Healthcare", "0000731766", None),
+    ]
+    assert "%22MoneyGram+International%22" in config.sources[0].url
+
+
+def test_expanded_name_clashing_with_another_source_is_a_config_error(tmp_path: Path) -> None:
+    """A generated name that is already taken is reported, not silently dropped."""
+    directory = write_config(
+        tmp_path / "config",
+        """
+[[sources]]
+name = "news"
+kind = "news-search"
+url = "https://news.google.com/rss/search?q={query}"
+
+[[sources]]
+name = "news-moneygram"
+kind = "rss"
+url = "https://example.com/feed"
+""",
+    )
+    with pytest.raises(ConfigError, match="'news-moneygram' is used twice"):
+        load_config(directory, database=f"sqlite:///{tmp_path / 'db.sqlite'}")
+
+
+async def test_sources_naming_one_url_share_one_fetch_per_interval(
+    tmp_path: Path, web: LocalServer
+) -> None:
+    """Two sources with the same feed cost one request a pass; failures are not reused."""
+    feed = web.url("/feed/")
+    config = load_config(
+        write_config(
+            tmp_path / "config",
+            f"""
+[[sources]]
+name = "bleeping-one"
+kind = "rss"
+url = "{feed}"
+
+[[sources]]
+name = "bleeping-two"
+kind = "rss"
+url = "{feed}"
+""",
+        ),
+        database=f"sqlite:///{tmp_path / 'db.sqlite'}",
+    )
+    body = (FIXTURES / "bleepingcomputer/feed.xml").read_bytes()
+    web.route(
+        "/feed/",
+        Response(404, b"gone for now"),
+        Response(200, body, {"Content-Type": "application/rss+xml"}),
+    )
+    store = await Store.open(config.settings.database)
+    try:
+        async with Fetcher(Pipeline.fetch_policy(config)) as fetcher:
+            pipeline = Pipeline(config, store, fetcher)
+            failed = await pipeline.run_pass(config.enabled_sources)
+            assert [r.ok for r in failed.results] == [False, False]
+            assert len(web.received(path="/feed/")) == 1
+
+            first = await pipeline.run_pass(config.enabled_sources)
+            second = await pipeline.run_pass(config.enabled_sources)
+    finally:
+        await store.close()
+    assert [(r.ok, r.items) for r in first.results] == [(True, 3), (True, 3)]
+    assert [(r.ok, r.items) for r in second.results] == [(True, 3), (True, 3)]
+    # One request after the failure, however many sources and passes within the interval.
+    assert len(web.received(path="/feed/")) == 2
+    # Each source records the items once; the shared answer adds nothing new later.
+    assert [r.new for r in first.results] == [3, 3]
+    assert [r.new for r in second.results] == [0, 0]
