@@ -49,7 +49,9 @@ class Scores:
     tp: int = 0
     fp: int = 0
     fn: int = 0
-    grouped_right: int = 0
+    grouped_right: int = 0  # true positives whose whole incident is exactly their group
+    pairs: int = 0  # pairs of true positives of one company
+    pairs_right: int = 0  # ... that share an incident exactly when they share a group
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -62,6 +64,12 @@ class Scores:
 
     @property
     def grouping(self) -> float:
+        """Pairwise agreement (Rand index) of incidents with labeled groups, per company."""
+        return self.pairs_right / self.pairs if self.pairs else 1.0
+
+    @property
+    def clusters(self) -> float:
+        """Share of true positives whose incident holds exactly their labeled group."""
         return self.grouped_right / self.tp if self.tp else 1.0
 
     def line(self) -> str:
@@ -171,6 +179,15 @@ def _score_grouping(
     for key, incident_id in assigned.items():
         by_incident[incident_id].add(key)
         by_group[(key[1], gold(key))].add(key)
+    keys = sorted(assigned)
+    for n, first in enumerate(keys):
+        for second in keys[n + 1 :]:
+            if first[1] != second[1]:
+                continue
+            agree = (assigned[first] == assigned[second]) == (gold(first) == gold(second))
+            for split in {items[first[0]].split, items[second[0]].split, "all"}:
+                scores[split].pairs += 1
+                scores[split].pairs_right += int(agree)
     for key, incident_id in assigned.items():
         item = items[key[0]]
         right = by_incident[incident_id] == by_group[(key[1], gold(key))]

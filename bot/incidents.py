@@ -3,7 +3,7 @@
 A disclosure joins an incident when it is the same story (the same link without tracking
 parameters, or the same headline from another feed), when it names the month the incident
 began ("the October ransomware attack"), or when it arrives while the incident is still
-active. A regulator notice or tracker entry that arrives months later without a date joins
+active, or when it names the same intrusion group. A regulator notice or tracker entry that arrives months later without a date joins
 the latest incident of the year. Otherwise a new incident begins: Casio's 2023 ClassPad
 breach and its 2024 ransomware attack are two.
 """
@@ -57,6 +57,14 @@ _MONTH_EN = re.compile(
     r"(?:,?\s+(20\d\d))?\b",
     re.IGNORECASE,
 )
+# Named intrusion groups: the same group at the same company months apart is one story.
+_ACTORS = re.compile(
+    r"\b(?:lockbit|alphv|blackcat|cl0p|clop|rhysida|black ?basta|blacksuit|akira|qilin|"
+    r"medusa|scattered spider|scattered lapsus\$? hunters|shinyhunters|lapsus\$?|"
+    r"hunters international|dragonforce|ransomhub|8base|bianlian|cactus|everest|hellcat|"
+    r"midnight blizzard|volt typhoon|salt typhoon|unc\d{4}|lazarus|karakurt|royal ransomware)\b",
+    re.IGNORECASE,
+)
 _MONTH_JA = re.compile(r"(?:(20\d\d)年)?(1[0-2]|[1-9])月")
 
 
@@ -101,10 +109,16 @@ async def choose(
     candidates = await store.recent_incidents(company_key, now - HORIZON)
     if not candidates:
         return None
+    actors = {a.lower().replace(" ", "") for a in _ACTORS.findall(disclosure.text)}
+    by_actor: int | None = None
     for incident in candidates:
-        for url_key, title in await store.incident_stories(incident.id):
+        for url_key, title, summary in await store.incident_stories(incident.id):
             if url_key == disclosure.url_key or similarity(title, disclosure.title) >= SAME_STORY:
                 return incident.id
+            if by_actor is None and actors:
+                theirs = {a.lower().replace(" ", "") for a in _ACTORS.findall(f"{title} {summary}")}
+                if actors & theirs:
+                    by_actor = incident.id
     when = disclosure.published or now
     months = referenced_months(disclosure.text, when)
     # Only months before the text's own: "in October" in an October story says little.
@@ -115,6 +129,8 @@ async def choose(
     newest = candidates[0]
     if now - newest.last_seen <= WINDOW:
         return newest.id
+    if by_actor is not None:
+        return by_actor
     if disclosure.incident_by_nature and not months:
         return newest.id
     return None

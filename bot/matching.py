@@ -58,6 +58,8 @@ _INCIDENT_NOUNS = frozenset(
 _PREPOSITIONS = frozenset({"on", "at", "of", "against"})
 # Words that introduce a passing mention: "following attacks on M&S and Co-op".
 _COMPARISONS = frozenset({"following", "after", "like", "similar", "amid", "latest", "resembling"})
+# Words ending in "s" after a headline's first word that are not verbs of which it is subject.
+_NOT_VERBS = frozenset("this thus plus news less across series various famous".split())
 _WORD = re.compile(r"[\w'’&+.-]+")
 _ARTICLES = frozenset({"a", "an"})
 
@@ -319,7 +321,7 @@ def _cue(surface: str, start: int, end: int) -> str | None:
     """Say what around ``surface[start:end]`` shows it names an organization, if anything."""
     if surface[start:end].endswith(("'s", "’s")):
         return "possessive"
-    after = _WORD.findall(surface[end : end + 40])[:2]
+    after = _WORD.findall(surface[end : end + 40])[:1]
     if after:
         nxt = after[0].strip(".-")
         if len(nxt) > 1 and (
@@ -328,9 +330,12 @@ def _cue(surface: str, start: int, end: int) -> str | None:
             or any(c.isupper() for c in nxt[1:])
         ):
             return f"followed by the product name {nxt!r}"
-        for word in after:
-            if word.lower().strip(".'’") in _CUES_AFTER:
-                return f"{word.lower()!r} after it"
+        word = nxt.lower().strip("'’")
+        if word in _CUES_AFTER:
+            return f"{word!r} after it"
+        # A headline that opens with the name and a verb has the company as its subject.
+        if start == 0 and word.endswith("s") and len(word) > 3 and word not in _NOT_VERBS:
+            return f"subject of {word!r}"
     before = [w.lower().strip(".'’") for w in _WORD.findall(surface[max(0, start - 60) : start])]
     for word in before[-3:]:
         if word in _CUES_BEFORE:

@@ -63,7 +63,7 @@ _NOT_AN_EVENT_JA = re.compile(
 # An advisory speaks of a flaw; without a strong term it reports no incident.
 _ADVISORY = re.compile(
     r"\bvulnerabilit(?:y|ies)\b|\bCVE-\d{4}-\d+|\bsecurity (?:update|patch|advisory|bulletin)s?\b|"
-    r"\bpatch(?:es|ed)?\b|\bflaws?\b|\bzero[\s-]day\b|\bwarns? (?:of|about)\b|"
+    r"\bpatch(?:es|ed)?\b|\bflaws?\b|\bzero[\s-]day\b|\bwarns?\b[^.;\n]{0,40}?\b(?:of|about)\b|"
     r"脆弱性|セキュリティ(?:アップデート|更新)|修正プログラム",
     re.IGNORECASE,
 )
