@@ -2,10 +2,10 @@
 
 A disclosure joins an incident when it is the same story (the same link without tracking
 parameters, or the same headline from another feed), when it names the month the incident
-began ("the October ransomware attack"), or when it arrives while the incident is still
-active, or when it names the same intrusion group. A regulator notice or tracker entry that arrives months later without a date joins
-the latest incident of the year. Otherwise a new incident begins: Casio's 2023 ClassPad
-breach and its 2024 ransomware attack are two.
+began ("the October ransomware attack"), when it arrives while the incident is still
+active, or when it names the same intrusion group. A regulator notice or tracker entry
+that arrives months later without a date joins the latest incident of the year. Otherwise
+a new incident begins: Casio's 2023 ClassPad breach and its 2024 ransomware attack are two.
 """
 
 from __future__ import annotations
