@@ -100,13 +100,13 @@ class _Hit:
     end: int  # exclusive, in the folded text
 
 
-def is_ambiguous_name(name: str) -> bool:
+def is_ambiguous_name(name: str, folded: str | None = None) -> bool:
     """Tell whether ``name`` reads as ordinary words ("Change", "Hot Topic", "Orange")."""
-    folded = fold_name(name)
+    if folded is None:
+        folded = fold_name(name)
     if not folded or has_cjk(folded):
         return False
-    words = folded.split()
-    return all(w in COMMON_WORDS or w == "and" for w in words)
+    return all(w in COMMON_WORDS or w == "and" for w in folded.split())
 
 
 def _is_short_acronym(name: str) -> bool:
@@ -134,15 +134,17 @@ class Matcher:
         keys: dict[str, list[_Key]] = {}
         self._domains: dict[str, list[int]] = {}
         for index, company in enumerate(self.companies):
+            own = set()
             for name in company.names:
-                self._add(
-                    keys, fold_name(name), _Key(index, name, _NAME, self._ambiguous(company, name))
-                )
+                folded = fold_name(name)
+                own.add(folded)
+                ambiguous = company.ambiguous or is_ambiguous_name(name, folded)
+                self._add(keys, folded, _Key(index, name, _NAME, ambiguous))
             for name in company.related:
+                folded = fold_name(name)
                 self._add(
-                    keys, fold_name(name), _Key(index, name, _RELATED, is_ambiguous_name(name))
+                    keys, folded, _Key(index, name, _RELATED, is_ambiguous_name(name, folded))
                 )
-            own = {fold_name(n) for n in company.names}
             for phrase in company.exclude:
                 folded = fold(phrase).strip()
                 # An exclusion that folds to one of the names ("MGM+") would hide them all.
@@ -155,10 +157,6 @@ class Matcher:
         if keys:
             self._automaton.make_automaton()
         self._empty = not keys
-
-    @staticmethod
-    def _ambiguous(company: Company, name: str) -> bool:
-        return company.ambiguous or is_ambiguous_name(name)
 
     @staticmethod
     def _add(keys: dict[str, list[_Key]], folded: str, key: _Key) -> None:

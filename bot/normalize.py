@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 
 # Han, kana (full and half width after NFKC), and CJK compatibility ideographs.
@@ -28,13 +29,34 @@ _JA_FORMS = re.compile(r"株式会社|有限会社|合同会社|\(株\)|\(有\)|
 _LEADING_THE = re.compile(r"^the\s")
 
 
+# Typographic punctuation that news text is full of, as its ASCII twin (what NFKC would not do).
+_TYPOGRAPHIC = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-",
+                              "…": "...", "\u00a0": " ", "\u3000": " "})  # fmt: skip
+# The ASCII fast path: one translate does what the regular expressions do.
+_ASCII = str.maketrans(
+    {**dict.fromkeys(string.punctuation + string.whitespace, " "), "&": " and ", "'": "", "`": ""}
+)
+
+
 def fold(text: str) -> str:
     """Return ``text`` in matching form: NFKC, case-folded, ``&`` as "and", punctuation as spaces.
 
     Words are separated by single spaces and the result is padded with one space on each side,
     so a Latin word boundary is a space on both sides of the folded name.
     """
-    text = unicodedata.normalize("NFKC", text).casefold()
+    text = text.translate(_TYPOGRAPHIC)
+    if text.isascii():
+        # Most English headlines: the same result as fold_slow, several times faster.
+        text = text.lower()
+        if "'" in text:
+            text = _POSSESSIVE.sub("", text)
+        return " " + " ".join(text.translate(_ASCII).split()) + " "
+    return fold_slow(text)
+
+
+def fold_slow(text: str) -> str:
+    """Fold any text with the regular expressions (what :func:`fold` does for non-ASCII)."""
+    text = unicodedata.normalize("NFKC", text.translate(_TYPOGRAPHIC)).casefold()
     text = _POSSESSIVE.sub("", text)
     text = _APOSTROPHE.sub("", text)
     text = _AMPERSAND.sub(" and ", text)
@@ -53,8 +75,8 @@ def fold_name(name: str) -> str:
     folded = fold(bare).strip()
     stripped = _SUFFIX_TAIL.sub("", folded).strip()
     stripped = _LEADING_THE.sub("", stripped)
-    # A name that is only a legal form ("Holdings Inc.") keeps its words.
-    return stripped or folded
+    # A name that is only a legal form ("Holdings Inc.", "株式会社") keeps its words.
+    return stripped or folded or fold(text).strip()
 
 
 def has_cjk(text: str) -> bool:

@@ -10,6 +10,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+# All patterns are lower case: assess() lowers the text once (faster than IGNORECASE).
+
 # Terms that report something that happened to someone's systems or data.
 _STRONG_EN = re.compile(
     r"\b(?:data[\s-]breach(?:es)?|breach(?:es|ed)?|cyber[\s-]?attack(?:s|ed)?|"
@@ -20,13 +22,11 @@ _STRONG_EN = re.compile(
     r"unauthori[sz]ed (?:access|part(?:y|ies)|third part(?:y|ies)|actor)|intrusions?|"
     r"extort(?:ion|ed|s)?|ransom demand|compromised|exposed (?:the )?(?:data|records|"
     r"personal|customer|information)|leak site|dark web|cyber[\s-]?criminals?)\b",
-    re.IGNORECASE,
 )
 # Terms that describe attacks in general; alone they also fit advisories.
 _WEAK_EN = re.compile(
     r"\b(?:attack(?:s|ed|ers?)?|threat actors?|malicious (?:actors?|activity)|exploit(?:s|ed)?|"
     r"compromise)\b",
-    re.IGNORECASE,
 )
 _STRONG_JA = re.compile(
     r"不正アクセス|ランサムウェア|情報漏え?い|情報漏洩|漏えい|漏洩|流出|サイバー攻撃|"
@@ -53,7 +53,6 @@ _NOT_AN_EVENT = re.compile(
     r"lead to|allow|enable|let)\b[^.;\n]{0,60}"
     r"|\b(?:potential|possible|future|hypothetical|simulated)\s+(?:\w+\s+){0,2}?"
     r"(?:breach\w*|cyber\w*|attack\w*|incident\w*|ransomware|hack\w*)",
-    re.IGNORECASE,
 )
 _NOT_AN_EVENT_JA = re.compile(
     r"(?:ランサムウェア|サイバー攻撃|不正アクセス|情報漏え?い|情報漏洩|漏えい)"
@@ -62,16 +61,14 @@ _NOT_AN_EVENT_JA = re.compile(
 )
 # An advisory speaks of a flaw; without a strong term it reports no incident.
 _ADVISORY = re.compile(
-    r"\bvulnerabilit(?:y|ies)\b|\bCVE-\d{4}-\d+|\bsecurity (?:update|patch|advisory|bulletin)s?\b|"
+    r"\bvulnerabilit(?:y|ies)\b|\bcve-\d{4}-\d+|\bsecurity (?:update|patch|advisory|bulletin)s?\b|"
     r"\bpatch(?:es|ed)?\b|\bflaws?\b|\bzero[\s-]day\b|\bwarns?\b[^.;\n]{0,40}?\b(?:of|about)\b|"
     r"脆弱性|セキュリティ(?:アップデート|更新)|修正プログラム",
-    re.IGNORECASE,
 )
 # A flaw's effect in an advisory ("could allow attackers to steal data") is not an event.
 _ADVISORY_EFFECT = re.compile(
     r"\b(?:to|can|could|may|allowing|enabl\w*|lets?)\s+(?:\w+\s+){0,4}?"
     r"(?:steal|exfiltrate|leak|breach|hack|compromise)\w*\b",
-    re.IGNORECASE,
 )
 
 
@@ -86,15 +83,21 @@ class Relevance:
 
 def assess(text: str, *, by_nature: bool = False) -> Relevance:
     """Judge whether ``text`` reports a security incident; structured sources always do."""
-    text = unicodedata.normalize("NFKC", text)
-    cleaned = _NOT_AN_EVENT_JA.sub(" ", _NOT_AN_EVENT.sub(" ", text))
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    text = text.lower()
+    japanese = not text.isascii()
+    cleaned = _NOT_AN_EVENT.sub(" ", text)
+    if japanese:
+        cleaned = _NOT_AN_EVENT_JA.sub(" ", cleaned)
     advisory = _ADVISORY.search(cleaned) is not None
     if advisory:
         cleaned = _ADVISORY_EFFECT.sub(" ", cleaned)
     strong = [m.group(0) for m in _STRONG_EN.finditer(cleaned)]
-    strong += [m.group(0) for m in _STRONG_JA.finditer(cleaned)]
     weak = [m.group(0) for m in _WEAK_EN.finditer(cleaned)]
-    weak += [m.group(0) for m in _WEAK_JA.finditer(cleaned)]
+    if japanese:
+        strong += [m.group(0) for m in _STRONG_JA.finditer(cleaned)]
+        weak += [m.group(0) for m in _WEAK_JA.finditer(cleaned)]
     terms = tuple(dict.fromkeys(t.lower() for t in strong + weak))
     if by_nature:
         return Relevance(True, terms, "incident by nature of the source")
