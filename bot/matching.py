@@ -57,7 +57,9 @@ _INCIDENT_NOUNS = frozenset(
 )
 _PREPOSITIONS = frozenset({"on", "at", "of", "against"})
 # Words that introduce a passing mention: "following attacks on M&S and Co-op".
-_COMPARISONS = frozenset({"following", "after", "like", "similar", "amid", "latest", "resembling"})
+_COMPARISONS = frozenset(
+    "following follows followed after like similar amid latest resembling".split()
+)
 # Words ending in "s" after a headline's first word that are not verbs of which it is subject.
 _NOT_VERBS = frozenset("this thus plus news less across series various famous".split())
 _WORD = re.compile(r"[\w'’&+.-]+")

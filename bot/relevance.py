@@ -67,7 +67,7 @@ _ADVISORY = re.compile(
 )
 # A flaw's effect in an advisory ("could allow attackers to steal data") is not an event.
 _ADVISORY_EFFECT = re.compile(
-    r"\b(?:to|can|could|may|allowing|enabl\w*|lets?)\s+(?:\w+\s+){0,4}?"
+    r"\b(?:can|could|may|might|allow\w*|enabl\w*|lets?)\s+(?:\w+\s+){0,4}?"
     r"(?:steal|exfiltrate|leak|breach|hack|compromise)\w*\b",
 )
 
