@@ -11,6 +11,7 @@ a new incident begins: Casio's 2023 ClassPad breach and its 2024 ransomware atta
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.matching import Match
@@ -102,19 +103,36 @@ def _start(incident: IncidentRow) -> tuple[int, int]:
     return (began.year, began.month)
 
 
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a disclosure went: its incident, whether new, and whether a repeat of a story."""
+
+    incident_id: int
+    created: bool
+    # The same story the incident already holds (another feed's copy): nothing new to tell.
+    repeat: bool = False
+
+
 async def choose(
     store: Store, disclosure: Disclosure, company_key: str, now: datetime
 ) -> int | None:
     """Return the incident ``disclosure`` belongs to, or None for a new one."""
+    incident_id, _ = await _choose(store, disclosure, company_key, now)
+    return incident_id
+
+
+async def _choose(
+    store: Store, disclosure: Disclosure, company_key: str, now: datetime
+) -> tuple[int | None, bool]:
     candidates = await store.recent_incidents(company_key, now - HORIZON)
     if not candidates:
-        return None
+        return None, False
     actors = {a.lower().replace(" ", "") for a in _ACTORS.findall(disclosure.text)}
     by_actor: int | None = None
     for incident in candidates:
         for url_key, title, summary in await store.incident_stories(incident.id):
             if url_key == disclosure.url_key or similarity(title, disclosure.title) >= SAME_STORY:
-                return incident.id
+                return incident.id, True
             if by_actor is None and actors:
                 theirs = {a.lower().replace(" ", "") for a in _ACTORS.findall(f"{title} {summary}")}
                 if actors & theirs:
@@ -125,15 +143,15 @@ async def choose(
     older = {m for m in months if m < (when.year, when.month)}
     for incident in candidates:
         if _start(incident) in older:
-            return incident.id
+            return incident.id, False
     newest = candidates[0]
     if now - newest.last_seen <= WINDOW:
-        return newest.id
+        return newest.id, False
     if by_actor is not None:
-        return by_actor
+        return by_actor, False
     if disclosure.incident_by_nature and not months:
-        return newest.id
-    return None
+        return newest.id, False
+    return None, False
 
 
 async def assign(
@@ -143,9 +161,15 @@ async def assign(
 
     Return ``(incident_id, created)``.
     """
+    placed = await place(store, disclosure, match, now)
+    return placed.incident_id, placed.created
+
+
+async def place(store: Store, disclosure: Disclosure, match: Match, now: datetime) -> Placement:
+    """Attach ``disclosure`` to the incident it reports, or open a new one, and say how."""
     company = match.company
-    incident_id = await choose(store, disclosure, company.key, now)
-    return await store.record_match(
+    incident_id, repeat = await _choose(store, disclosure, company.key, now)
+    stored_id, created = await store.record_match(
         disclosure,
         company_key=company.key,
         company_name=company.name,
@@ -154,3 +178,4 @@ async def assign(
         incident_id=incident_id,
         now=now,
     )
+    return Placement(stored_id, created, repeat and not created)
