@@ -112,8 +112,9 @@ def is_ambiguous_name(name: str, folded: str | None = None) -> bool:
 
 
 def _is_short_acronym(name: str) -> bool:
+    # Three capitals or fewer (CDK, MGM, M&S, AT&T) read as a word when written in lower case.
     letters = [c for c in name if c.isalpha()]
-    return 0 < len(letters) <= 4 and all(c.isupper() for c in letters)
+    return 0 < len(letters) <= 3 and all(c.isupper() for c in letters)
 
 
 @lru_cache(maxsize=65536)
@@ -162,8 +163,12 @@ class Matcher:
 
     @staticmethod
     def _add(keys: dict[str, list[_Key]], folded: str, key: _Key) -> None:
-        if folded:
-            keys.setdefault(pattern_key(folded), []).append(key)
+        if not folded:
+            return
+        entries = keys.setdefault(pattern_key(folded), [])
+        # Names that fold alike ("HOYA", "HOYA Corporation") keep the first, for the reason.
+        if not any(e.company == key.company and e.kind == key.kind for e in entries):
+            entries.append(key)
 
     def with_companies(self, companies: Iterable[Company]) -> Matcher:
         """Return a matcher for a changed company set (the automaton is rebuilt once)."""
@@ -297,8 +302,14 @@ def _live_hits(hits: list[_Hit]) -> list[_Hit]:
 
 
 def _surface_case_ok(label: str, surface: str) -> bool:
-    # Short all-capital names (CDK, MGM, M&S) count only when written in capitals.
-    return any(m.group(0).upper() == m.group(0) for m in _surface(label).finditer(surface))
+    """Tell whether a short capital name (CDK, MGM, M&S, AT&T) appears in capitals."""
+    for m in _surface(label).finditer(surface):
+        words = re.findall(r"[^\W\d_]+", m.group(0))
+        if words and words[-1] in {"s", "S"} and len(words) > 1 and m.group(0)[-2] in "'’":
+            words = words[:-1]  # a possessive
+        if all(w.isupper() for w in words if w.lower() != "and"):
+            return True
+    return False
 
 
 def _name_uses(label: str, surface: str) -> list[tuple[int, int]]:

@@ -62,6 +62,10 @@ CASES: list[tuple[str, str, set[str]]] = [
     ("Securing AWS CDK apps against credential leaks", "Stop secrets leaking.", set()),
     ("Car dealer software provider CDK hit by second cyberattack", "", {"CDK Global"}),
     ("cdk hit by ransomware, dealers say", "", set()),
+    ("mgm hit by ransomware, sources say", "", set()),
+    ("Ransomware gang demands $10 million from optics giant Hoya", "", {"HOYA"}),
+    ("Target confirms data breach", "", {"Target"}),
+    ("Hospitals are a prime target of ransomware gangs", "", set()),
     ("Asahi Shimbun: hackers leak data of nursing care provider", "", set()),
     ("Japan's Asahi halts production after cyberattack", "", {"Asahi Group Holdings"}),
     # Not incidents, though they name watched companies.
