@@ -32,14 +32,15 @@ _CUES_AFTER = frozenset(
     """
     inc corp corporation co ltd plc llc group holdings company customers customer
     users subscribers members patients employees staff workers data systems network networks
-    servers says said confirms confirmed confirm discloses disclosed disclose reports
+    servers says said confirms confirmed confirm discloses disclosed disclose
     reported notifies notified notifying warns warned admits admitted investigates
     investigating hit hits suffers suffered suffer breach breached breaches hacked hack
     attacked attack cyberattack cyber ransomware incident outage outages disruption
     spokesperson spokesman spokeswoman statement shares stock filing filed website app
     stores hospitals hospital clinics facilities services employee unit subsidiary parent
     owner division healthcare health bank airline airlines telecom insurance pharmacy
-    software technologies tech labs motors
+    software technologies tech labs motors restores resumes halts shuts takes pauses probes
+    blames reveals recovers responds alerts tells urges
     """.split()
 )
 # Words shortly before a name that describe an organization ("retail giant Orange").
@@ -60,8 +61,6 @@ _PREPOSITIONS = frozenset({"on", "at", "of", "against"})
 _COMPARISONS = frozenset(
     "following follows followed after like similar amid latest resembling".split()
 )
-# Words ending in "s" after a headline's first word that are not verbs of which it is subject.
-_NOT_VERBS = frozenset("this thus plus news less across series various famous".split())
 _WORD = re.compile(r"[\w'’&+.-]+")
 _ARTICLES = frozenset({"a", "an"})
 
@@ -73,7 +72,8 @@ def normalize(text: str) -> str:
 
 def is_breach_related(text: str) -> list[str]:
     """Return the breach terms found in ``text`` (empty if it is not about a breach)."""
-    return list(assess(text).terms) if assess(text).incident else []
+    relevance = assess(text)
+    return list(relevance.terms) if relevance.incident else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,9 +344,6 @@ def _cue(surface: str, start: int, end: int) -> str | None:
         word = nxt.lower().strip("'’")
         if word in _CUES_AFTER:
             return f"{word!r} after it"
-        # A headline that opens with the name and a verb has the company as its subject.
-        if start == 0 and word.endswith("s") and len(word) > 3 and word not in _NOT_VERBS:
-            return f"subject of {word!r}"
     before = [w.lower().strip(".'’") for w in _WORD.findall(surface[max(0, start - 60) : start])]
     for word in before[-3:]:
         if word in _CUES_BEFORE:

@@ -50,6 +50,8 @@ CASES: list[tuple[str, str, set[str]]] = [
     ("Cyberattack on major US hospital operator Ascension diverts ambulances", "", {"Ascension"}),
     ("Ascension Island satellite station breached, officials say", "", set()),
     ("Investigation into ransomware attack still in progress", "", set()),
+    ("Progress Reports Show Ransomware Payments Decline", "", set()),
+    ("Ascension restores health records after ransomware attack", "", {"Ascension"}),
     ("Clop exploited a flaw in Progress MOVEit to steal data", "", {"Progress Software"}),
     ("How hackers could change healthcare", "A breach at a clinic shows why.", set()),
     ("Snowflake customers hit by data theft campaign", "", {"Snowflake"}),
