@@ -205,12 +205,9 @@ class Matcher:
         if disclosure.organization:
             return self._match_organization(disclosure)
         folded = fold(disclosure.text)
-        hits = self._hits(folded)
-        if not hits:
-            return []
-        names = _live_hits(hits)
+        names = _live_hits(self._hits(folded))
         if not names:
-            return []
+            return self._match_publisher(disclosure)
         relevance = assess(disclosure.text, by_nature=disclosure.incident_by_nature)
         if not relevance.incident:
             return []
@@ -236,6 +233,26 @@ class Matcher:
                 Match(self.companies[index], (*labels, *relevance.terms), _reason(why, relevance))
             )
         return found
+
+    def _match_publisher(self, disclosure: Disclosure) -> list[Match]:
+        # A company's own newsroom often does not name the company in its notices.
+        if not self._domains:
+            return []
+        host = (urlsplit(disclosure.url).hostname or "").removeprefix("www.")
+        labels = host.split(".")
+        owners: list[int] = []
+        for i in range(len(labels) - 1):
+            owners = self._domains.get(".".join(labels[i:]), [])
+            if owners:
+                break
+        if len(owners) != 1:
+            return []
+        relevance = assess(disclosure.text, by_nature=disclosure.incident_by_nature)
+        if not relevance.incident:
+            return []
+        company = self.companies[owners[0]]
+        why = f"published on {host}, a domain of {company.name}"
+        return [Match(company, (host, *relevance.terms), _reason(why, relevance))]
 
     def _match_organization(self, disclosure: Disclosure) -> list[Match]:
         # A structured field names the affected organization: it alone decides who.

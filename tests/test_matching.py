@@ -187,3 +187,17 @@ def test_watchlist_accepts_the_ambiguous_flag() -> None:
     assert watchlist.companies[0].ambiguous
     with pytest.raises(ConfigError):
         parse_watchlist({"companies": [{"name": "Zorvantix", "ambiguous": "maybe"}]})
+
+
+def test_a_notice_on_the_company_site_needs_no_name(matcher: Matcher) -> None:
+    """A newsroom notice that never names the company is still about it."""
+    notice = news(
+        "Notice regarding information leakage due to unauthorized access",
+        "Personal information may have been leaked after unauthorized access to our servers.",
+        url="https://world.casio.com/news/2024/1011-incident/",
+    )
+    [match] = matcher.match(notice)
+    assert match.company.name == "Casio"
+    assert "published on world.casio.com" in match.reason
+    launch = news("New G-SHOCK model", url="https://world.casio.com/news/2024/0912-gshock/")
+    assert matcher.match(launch) == []
