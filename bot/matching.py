@@ -120,12 +120,12 @@ def _is_short_acronym(name: str) -> bool:
 @lru_cache(maxsize=65536)
 def _surface(name: str) -> re.Pattern[str]:
     """A pattern that finds ``name`` in NFKC text with its case intact."""
-    parts = []
-    for word in fold_name(name).split():
-        parts.append(r"(?:and|&)" if word == "and" else re.escape(word))
-    return re.compile(
-        r"(?<![\w])" + r"(?:[\s\W_]*)".join(parts) + r"(?:['’]s)?(?![\w])", re.IGNORECASE
-    )
+    folded = fold_name(name)
+    parts = [r"(?:and|&)" if word == "and" else re.escape(word) for word in folded.split()]
+    # Word boundaries only at Latin ends: Japanese and Chinese names sit inside words.
+    head = "" if has_cjk(folded[:1]) else r"(?<![\w])"
+    tail = "" if has_cjk(folded[-1:]) else r"(?:['’]s)?(?![\w])"
+    return re.compile(head + r"(?:[\s\W_]*)".join(parts) + tail, re.IGNORECASE)
 
 
 class Matcher:
@@ -332,6 +332,7 @@ def _surface_case_ok(label: str, surface: str) -> bool:
 def _name_uses(label: str, surface: str) -> list[tuple[int, int]]:
     """Spans where ``label`` is capitalised and not after "a"/"an" (a name, not a noun)."""
     if has_cjk(label):
+        # Japanese and Chinese have no capitals to tell a name from a word.
         return [(m.start(), m.end()) for m in _surface(label).finditer(surface)]
     spans = []
     for m in _surface(label).finditer(surface):

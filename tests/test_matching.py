@@ -201,3 +201,15 @@ def test_a_notice_on_the_company_site_needs_no_name(matcher: Matcher) -> None:
     assert "published on world.casio.com" in match.reason
     launch = news("New G-SHOCK model", url="https://world.casio.com/news/2024/0912-gshock/")
     assert matcher.match(launch) == []
+
+
+def test_an_ambiguous_japanese_name_matches_with_a_cue() -> None:
+    """Japanese names are found inside words even when they need proof."""
+    careful = Matcher(
+        [Company(name="アサヒ", domains=("asahigroup-holdings.com",), ambiguous=True)]
+    )
+    text = news(
+        "アサヒにサイバー攻撃、出荷停止", url="https://www.asahigroup-holdings.com/newsroom/1"
+    )
+    [match] = careful.match(text)
+    assert "asahigroup-holdings.com" in match.reason
