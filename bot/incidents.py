@@ -53,11 +53,15 @@ _MONTHS = {
     )
     for name in names
 }
+# Capitalised only: "may" the verb is not May the month.
 _MONTH_EN = re.compile(
-    r"\b(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?(?:\s+\d{1,2})?"
-    r"(?:,?\s+(20\d\d))?\b",
-    re.IGNORECASE,
+    r"\b("
+    + "|".join(m.capitalize() for m in sorted(_MONTHS, key=len, reverse=True))
+    + r")\.?(?:\s+\d{1,2})?(?:,?\s+(20\d\d))?\b"
 )
+# Dates as breach portals write them: 09/27/2024 (US) and 2024-09-27.
+_DATE_US = re.compile(r"\b(1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])/(20\d\d)\b")
+_DATE_ISO = re.compile(r"\b(20\d\d)-(1[0-2]|0[1-9])-(?:3[01]|[12]\d|0[1-9])\b")
 # Named intrusion groups: the same group at the same company months apart is one story.
 _ACTORS = re.compile(
     r"\b(?:lockbit|alphv|blackcat|cl0p|clop|rhysida|black ?basta|blacksuit|akira|qilin|"
@@ -90,6 +94,8 @@ def referenced_months(text: str, when: datetime) -> set[tuple[int, int]]:
         (m.group(2), _MONTHS[m.group(1).lower()]) for m in _MONTH_EN.finditer(text)
     ]
     pairs += [(m.group(1), int(m.group(2))) for m in _MONTH_JA.finditer(text)]
+    pairs += [(m.group(2), int(m.group(1))) for m in _DATE_US.finditer(text)]
+    pairs += [(m.group(1), int(m.group(2))) for m in _DATE_ISO.finditer(text)]
     for year, month in pairs:
         if year:
             found.add((int(year), month))
@@ -130,8 +136,12 @@ async def _choose(
     actors = {a.lower().replace(" ", "") for a in _ACTORS.findall(disclosure.text)}
     by_actor: int | None = None
     for incident in candidates:
+        # A headline repeats within a news cycle; portals reuse one title for every notice.
+        recent = now - incident.last_seen <= WINDOW
         for url_key, title, summary in await store.incident_stories(incident.id):
-            if url_key == disclosure.url_key or similarity(title, disclosure.title) >= SAME_STORY:
+            if url_key == disclosure.url_key:
+                return incident.id, True
+            if recent and similarity(title, disclosure.title) >= SAME_STORY:
                 return incident.id, True
             if by_actor is None and actors:
                 theirs = {a.lower().replace(" ", "") for a in _ACTORS.findall(f"{title} {summary}")}

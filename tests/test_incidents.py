@@ -86,15 +86,42 @@ async def test_same_story_with_tracking_parameters_and_new_guid(store: Store) ->
     assert await add(store, copy) == (first, False)
 
 
-async def test_same_headline_through_another_feed(store: Store) -> None:
-    """The same headline at a different link (a syndication) is the same story."""
+async def test_a_portal_notice_with_a_new_breach_date_is_a_new_incident(store: Store) -> None:
+    """Breach portals reuse one title; the breach date tells a new incident from an old one."""
+
+    def notice(day: str, discovered: str) -> Disclosure:
+        return item(
+            "Data Breach Notifications: MoneyGram Payment Systems, Inc.",
+            day,
+            url=f"https://ag.test/{day}",
+            summary=f"Date breach discovered: {discovered}.",
+            evidence=Evidence.CONFIRMED,
+            nature=True,
+            source="me-ag",
+        )
+
+    first, _ = await add(store, notice("2024-10-07", "09/27/2024"), MONEYGRAM)
+    second, created = await add(store, notice("2025-06-02", "05/12/2025"), MONEYGRAM)
+    assert created
+    assert second != first
+
+
+async def test_same_headline_through_another_feed_is_a_repeat(store: Store) -> None:
+    """The same headline at a syndicated link is the same story: a repeat, not news."""
     first, _ = await add(
         store,
         item("MoneyGram says hackers stole customer data", "2024-09-24", url="https://t.test/1"),
         MONEYGRAM,
     )
-    copy = item("MoneyGram says hackers stole customer data", "2025-03-01", url="https://y.test/9")
-    assert await add(store, copy, MONEYGRAM) == (first, False)
+    copy = item("MoneyGram says hackers stole customer data", "2024-09-27", url="https://y.test/9")
+    await store.add_disclosures([copy], now=at("2024-09-27"))
+    match = Match(MONEYGRAM, ("MoneyGram",), "test")
+    placed = await incidents.place(store, copy, match, at("2024-09-27"))
+    assert placed == incidents.Placement(first, created=False, repeat=True)
+    other = item("MoneyGram restores services", "2024-09-28", url="https://y.test/10")
+    await store.add_disclosures([other], now=at("2024-09-28"))
+    placed = await incidents.place(store, other, match, at("2024-09-28"))
+    assert placed == incidents.Placement(first, created=False, repeat=False)
 
 
 async def test_a_later_different_event_is_a_new_incident(store: Store) -> None:
@@ -221,6 +248,9 @@ async def test_company_statement_upgrades_claimed_to_confirmed(store: Store) -> 
         ("2024年6月8日にサイバー攻撃", "2024-07-01", {(2024, 6)}),
         ("attack in May", "2024-05-20", {(2024, 5)}),
         ("no months here", "2024-05-20", set()),
+        ("Data may have been stolen", "2024-08-20", set()),
+        ("Date breach discovered: 09/27/2024.", "2024-10-07", {(2024, 9)}),
+        ("discovered 2023-10-25", "2023-12-19", {(2023, 10)}),
     ],
 )
 def test_referenced_months(text: str, when: str, months: set[tuple[int, int]]) -> None:
