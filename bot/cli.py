@@ -109,7 +109,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from bot.evaluation import DEFAULT_DIR, evaluate, load
 
-    watchlist, items = load(Path(args.data) if args.data else DEFAULT_DIR)
+    directory = Path(args.data) if args.data else DEFAULT_DIR
+    if not (directory / "watchlist.toml").is_file():
+        print(f"breachradar: no evaluation set in {directory} (use --data DIR)", file=sys.stderr)
+        return EXIT_CONFIG
+    watchlist, items = load(directory)
     scores = asyncio.run(evaluate(watchlist, items))
     for split in sorted(s for s in scores if s != "all"):
         part = scores[split]

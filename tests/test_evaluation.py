@@ -82,3 +82,13 @@ def test_breachradar_eval_prints_the_figures_last() -> None:
     last = result.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"precision=\d\.\d\d recall=\d\.\d\d grouping=\d\.\d\d", last)
     assert "heldout: items=" in result.stdout
+
+
+def test_eval_without_a_set_says_where_it_looked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A missing evaluation folder is a clear error, not a traceback."""
+    from bot.cli import main
+
+    assert main(["eval", "--data", str(tmp_path)]) == 2
+    assert "no evaluation set in" in capsys.readouterr().err
