@@ -378,11 +378,18 @@ def _passing_mentions(found: dict[int, list[_Hit]], folded: str, title_end: int)
         return set()
     passing = set()
     for index, hits in found.items():
-        if index in in_title:
-            continue
-        if all(_COMPARISONS & set(folded[: h.start].split()[-8:]) for h in hits):
+        if index not in in_title and all(_in_passing(folded, h) for h in hits):
             passing.add(index)
     return passing
+
+
+def _in_passing(folded: str, hit: _Hit) -> bool:
+    before = folded[: hit.start].split()
+    if _COMPARISONS & set(before[-8:]):
+        return True
+    # "the MGM breach": another incident, named as a reference point.
+    after = folded[hit.end :].split(maxsplit=1)[:1]
+    return bool(before) and before[-1] == "the" and bool(after) and after[0] in _INCIDENT_NOUNS
 
 
 def _reason(why: str, relevance: Relevance) -> str:

@@ -78,6 +78,7 @@ CASES: list[tuple[str, str, set[str]]] = [
     ("UnitedHealth beats estimates; risk factors include cyberattacks", "", set()),
     # Passing mentions beside the subject of a story.
     ("Harrods hit by cyber attack", "It follows attacks on M&S and Co-op.", {"Harrods"}),
+    ("Clorox hack tied to Scattered Spider", "Also blamed for the MGM breach.", {"Clorox"}),
 ]
 
 
