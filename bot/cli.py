@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     test = sources_sub.add_parser("test", help="fetch one source once and show what it parsed")
     test.add_argument("name", help="the source's name in sources.toml")
     _common(test)
+
+    evaluate = sub.add_parser(
+        "eval", help="measure matching and incident grouping on the labeled evaluation set"
+    )
+    evaluate.add_argument("--data", metavar="DIR", help="evaluation folder (default: bundled)")
+    evaluate.add_argument("--errors", action="store_true", help="list every wrong decision")
     return parser
 
 
@@ -75,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # httpx logs every request URL at INFO; webhook URLs are secrets.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.command == "eval":
+        return cmd_eval(args)
     try:
         config = load_config(args.config, database=getattr(args, "db", None))
     except ConfigError as exc:
@@ -90,6 +98,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handlers[args.command](config, args)
     except KeyboardInterrupt:
         return 130
+
+
+# -- eval --------------------------------------------------------------------------------
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Print precision, recall and grouping per split; the last line covers everything."""
+    from pathlib import Path
+
+    from bot.evaluation import DEFAULT_DIR, evaluate, load
+
+    directory = Path(args.data) if args.data else DEFAULT_DIR
+    if not (directory / "watchlist.toml").is_file():
+        print(f"breachradar: no evaluation set in {directory} (use --data DIR)", file=sys.stderr)
+        return EXIT_CONFIG
+    watchlist, items = load(directory)
+    scores = asyncio.run(evaluate(watchlist, items))
+    for split in sorted(s for s in scores if s != "all"):
+        part = scores[split]
+        count = sum(1 for i in items if i.split == split)
+        print(f"{split}: items={count} {part.line()} clusters={part.clusters:.2f}")
+        if args.errors:
+            for error in part.errors:
+                print(f"  {error}")
+    print(scores["all"].line())
+    return 0
 
 
 # -- check-config ------------------------------------------------------------------------

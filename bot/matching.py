@@ -1,27 +1,68 @@
-"""Decide which watched companies a disclosure is about, and whether it is about a breach."""
+"""Decide which watched companies a disclosure is about, and whether it is about a breach.
+
+One Aho-Corasick automaton holds every name, alias, related entity and exclusion of the
+watchlist, so the cost of reading a document does not grow with the number of names. Hits on
+names that are also ordinary words are then checked in context: case, the words around them,
+the company's domains and other names.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import urlsplit
 
+import ahocorasick
+
+from bot.commonwords import COMMON_WORDS
+from bot.normalize import fold, fold_name, has_cjk, pattern_key
+from bot.relevance import Relevance, assess
 from bot.watchlist import Company
 from scrapers.models import Disclosure
 
-_BREACH_EN = re.compile(
-    r"\b(breach(?:es|ed)?|cyber[\s-]?attack(?:s|ed)?|cyber[\s-]?incident|cybersecurity incident|"
-    r"security incident|ransomware|data leak(?:s|ed)?|leak(?:ed|s)? data|hack(?:ed|ers?)?|"
-    r"unauthori[sz]ed access|intrusion|compromised?|stolen data|data theft|exfiltrat\w*|"
-    r"extortion|threat actors?|malicious actors?|systems? outage caused)\b",
-    re.IGNORECASE,
+__all__ = ["Match", "Matcher", "is_breach_related", "normalize"]
+
+_NAME, _RELATED, _EXCLUDE = "name", "related", "exclude"
+_DOMAIN = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,}\b")
+# Words right after a name that show it is used as an organization, not an ordinary word.
+_CUES_AFTER = frozenset(
+    """
+    inc corp corporation co ltd plc llc group holdings company customers customer
+    users subscribers members patients employees staff workers data systems network networks
+    servers says said confirms confirmed confirm discloses disclosed disclose
+    reported notifies notified notifying warns warned admits admitted investigates
+    investigating hit hits suffers suffered suffer breach breached breaches hacked hack
+    attacked attack cyberattack cyber ransomware incident outage outages disruption
+    spokesperson spokesman spokeswoman statement shares stock filing filed website app
+    stores hospitals hospital clinics facilities services employee unit subsidiary parent
+    owner division healthcare health bank airline airlines telecom insurance pharmacy
+    software technologies tech labs motors restores resumes halts shuts takes pauses probes
+    blames reveals recovers responds alerts tells urges
+    """.split()
 )
-_BREACH_JA = re.compile(
-    r"不正アクセス|ランサムウェア|情報漏えい|情報漏洩|個人情報.{0,6}(?:流出|漏)|サイバー攻撃|"
-    r"サイバーインシデント|システム障害|セキュリティインシデント|不正侵入"
+# Words shortly before a name that describe an organization ("retail giant Orange").
+_CUES_BEFORE = frozenset(
+    """
+    giant retailer retailers provider operator firm company maker chain subsidiary unit
+    carrier telecom telco brand vendor insurer lender bank biotech startup platform owner
+    hospital hospitals healthcare
+    """.split()
 )
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+# A preposition counts when an incident noun precedes it: "attack on", "breach at".
+_INCIDENT_NOUNS = frozenset(
+    "attack attacks cyberattack cyberattacks breach breaches hack hacks intrusion incident "
+    "ransomware compromise".split()
+)
+_PREPOSITIONS = frozenset({"on", "at", "of", "against"})
+# Words that introduce a passing mention: "following attacks on M&S and Co-op".
+_COMPARISONS = frozenset(
+    "following follows followed after like similar amid latest resembling".split()
+)
+_WORD = re.compile(r"[\w'’&+.-]+")
+_ARTICLES = frozenset({"a", "an"})
 
 
 def normalize(text: str) -> str:
@@ -31,9 +72,8 @@ def normalize(text: str) -> str:
 
 def is_breach_related(text: str) -> list[str]:
     """Return the breach terms found in ``text`` (empty if it is not about a breach)."""
-    found = [m.group(0) for m in _BREACH_EN.finditer(text)]
-    found += [m.group(0) for m in _BREACH_JA.finditer(text)]
-    return found
+    relevance = assess(text)
+    return list(relevance.terms) if relevance.incident else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,41 +85,316 @@ class Match:
     reason: str  # one line for people: why this is an alert
 
 
+@dataclass(frozen=True, slots=True)
+class _Key:
+    """What one automaton key stands for in one company."""
+
+    company: int
+    label: str  # the name as the watchlist writes it
+    kind: str  # name | related | exclude
+    ambiguous: bool
+
+
+@dataclass(slots=True)
+class _Hit:
+    key: _Key
+    start: int
+    end: int  # exclusive, in the folded text
+
+
+def is_ambiguous_name(name: str, folded: str | None = None) -> bool:
+    """Tell whether ``name`` reads as ordinary words ("Change", "Hot Topic", "Orange")."""
+    if folded is None:
+        folded = fold_name(name)
+    if not folded or has_cjk(folded):
+        return False
+    return all(w in COMMON_WORDS or w == "and" for w in folded.split())
+
+
+def _is_short_acronym(name: str) -> bool:
+    # Three capitals or fewer (CDK, MGM, M&S, AT&T) read as a word when written in lower case.
+    letters = [c for c in name if c.isalpha()]
+    return 0 < len(letters) <= 3 and all(c.isupper() for c in letters)
+
+
+@lru_cache(maxsize=65536)
+def _surface(name: str) -> re.Pattern[str]:
+    """A pattern that finds ``name`` in NFKC text with its case intact."""
+    folded = fold_name(name)
+    parts = [r"(?:and|&)" if word == "and" else re.escape(word) for word in folded.split()]
+    # Word boundaries only at Latin ends: Japanese and Chinese names sit inside words.
+    head = "" if has_cjk(folded[:1]) else r"(?<![\w])"
+    tail = "" if has_cjk(folded[-1:]) else r"(?:['’]s)?(?![\w])"
+    return re.compile(head + r"(?:[\s\W_]*)".join(parts) + tail, re.IGNORECASE)
+
+
 class Matcher:
-    """Match disclosures against a fixed set of companies."""
+    """Match disclosures against a set of companies, all names in one automaton."""
 
     def __init__(self, companies: Iterable[Company]) -> None:
-        self.companies = list(companies)
-        self._patterns: list[tuple[Company, list[tuple[str, re.Pattern[str]]]]] = []
-        for company in self.companies:
-            pats = []
+        self.companies: list[Company] = list(companies)
+        self._automaton = ahocorasick.Automaton()
+        keys: dict[str, list[_Key]] = {}
+        self._domains: dict[str, list[int]] = {}
+        for index, company in enumerate(self.companies):
+            own = set()
             for name in company.names:
-                norm = normalize(name)
-                if not norm:
-                    continue
-                if _CJK.search(norm):
-                    pats.append((name, re.compile(re.escape(norm))))
-                else:
-                    pats.append((name, re.compile(r"(?<!\w)" + re.escape(norm) + r"(?!\w)")))
-            self._patterns.append((company, pats))
+                folded = fold_name(name)
+                own.add(folded)
+                ambiguous = company.ambiguous or is_ambiguous_name(name, folded)
+                self._add(keys, folded, _Key(index, name, _NAME, ambiguous))
+            for name in company.related:
+                folded = fold_name(name)
+                self._add(
+                    keys, folded, _Key(index, name, _RELATED, is_ambiguous_name(name, folded))
+                )
+            for phrase in company.exclude:
+                folded = fold(phrase).strip()
+                # An exclusion that folds to one of the names ("MGM+") would hide them all.
+                if folded not in own:
+                    self._add(keys, folded, _Key(index, phrase, _EXCLUDE, False))
+            for domain in company.domains:
+                self._domains.setdefault(domain.lower().removeprefix("www."), []).append(index)
+        for key, values in keys.items():
+            self._automaton.add_word(key, (len(key), tuple(values)))
+        if keys:
+            self._automaton.make_automaton()
+        self._empty = not keys
+
+    @staticmethod
+    def _add(keys: dict[str, list[_Key]], folded: str, key: _Key) -> None:
+        if not folded:
+            return
+        entries = keys.setdefault(pattern_key(folded), [])
+        # Names that fold alike ("HOYA", "HOYA Corporation") keep the first, for the reason.
+        if not any(e.company == key.company and e.kind == key.kind for e in entries):
+            entries.append(key)
+
+    def with_companies(self, companies: Iterable[Company]) -> Matcher:
+        """Return a matcher for a changed company set (the automaton is rebuilt once)."""
+        return Matcher(companies)
+
+    # -- finding names ---------------------------------------------------------------------
+
+    def _hits(self, folded: str) -> list[_Hit]:
+        if self._empty:
+            return []
+        hits: list[_Hit] = []
+        for end, (length, keys) in self._automaton.iter(folded):
+            for key in keys:
+                hits.append(_Hit(key, end + 1 - length, end + 1))
+        return hits
+
+    def _domain_hits(self, disclosure: Disclosure) -> dict[int, str]:
+        if not self._domains:
+            return {}
+        found: dict[int, str] = {}
+        hosts = {urlsplit(disclosure.url).hostname or ""}
+        hosts.update(_DOMAIN.findall(disclosure.text.lower()))
+        for host in hosts:
+            labels = host.removeprefix("www.").split(".")
+            for i in range(len(labels) - 1):
+                for index in self._domains.get(".".join(labels[i:]), ()):
+                    found.setdefault(index, host)
+        return found
+
+    # -- deciding --------------------------------------------------------------------------
 
     def match(self, disclosure: Disclosure) -> list[Match]:
         """Return a :class:`Match` for each watched company this breach disclosure concerns."""
-        text = normalize(disclosure.text)
         if disclosure.organization:
-            text = normalize(disclosure.organization) + "\n" + text
-        terms = is_breach_related(text)
-        if not terms and not disclosure.incident_by_nature:
+            return self._match_organization(disclosure)
+        folded = fold(disclosure.text)
+        names = _live_hits(self._hits(folded))
+        if not names:
+            return self._match_publisher(disclosure)
+        relevance = assess(disclosure.text, by_nature=disclosure.incident_by_nature)
+        if not relevance.incident:
+            return []
+        domains = self._domain_hits(disclosure)
+        surface = unicodedata.normalize("NFKC", disclosure.text)
+        by_company: dict[int, list[_Hit]] = {}
+        for hit in names:
+            by_company.setdefault(hit.key.company, []).append(hit)
+        decided: dict[int, tuple[str, list[_Hit]]] = {}
+        for index, company_hits in by_company.items():
+            why = self._decide(company_hits, surface, domains.get(index))
+            if why is not None:
+                decided[index] = (why, company_hits)
+        if len(decided) > 1:
+            passing = _passing_mentions(
+                {i: h for i, (_, h) in decided.items()}, folded, len(fold(disclosure.title))
+            )
+            decided = {i: v for i, v in decided.items() if i not in passing}
+        found: list[Match] = []
+        for index, (why, company_hits) in decided.items():
+            labels = tuple(dict.fromkeys(h.key.label for h in company_hits))
+            found.append(
+                Match(self.companies[index], (*labels, *relevance.terms), _reason(why, relevance))
+            )
+        return found
+
+    def _match_publisher(self, disclosure: Disclosure) -> list[Match]:
+        # A company's own newsroom often does not name the company in its notices.
+        if not self._domains:
+            return []
+        host = (urlsplit(disclosure.url).hostname or "").removeprefix("www.")
+        labels = host.split(".")
+        owners: list[int] = []
+        for i in range(len(labels) - 1):
+            owners = self._domains.get(".".join(labels[i:]), [])
+            if owners:
+                break
+        if len(owners) != 1:
+            return []
+        relevance = assess(disclosure.text, by_nature=disclosure.incident_by_nature)
+        if not relevance.incident:
+            return []
+        company = self.companies[owners[0]]
+        why = f"published on {host}, a domain of {company.name}"
+        return [Match(company, (host, *relevance.terms), _reason(why, relevance))]
+
+    def _match_organization(self, disclosure: Disclosure) -> list[Match]:
+        # A structured field names the affected organization: it alone decides who.
+        organization = disclosure.organization or ""
+        names = _live_hits(self._hits(fold(organization)))
+        relevance = assess(disclosure.text, by_nature=disclosure.incident_by_nature)
+        if not names or not relevance.incident:
             return []
         found: list[Match] = []
-        for company, pats in self._patterns:
-            names = [name for name, pat in pats if pat.search(text)]
-            if not names:
-                continue
-            if any(normalize(x) in text for x in company.exclude):
-                continue
-            why = f"names {', '.join(repr(n) for n in names)}"
-            if terms:
-                why += f"; about {', '.join(dict.fromkeys(t.lower() for t in terms))}"
-            found.append(Match(company, tuple(dict.fromkeys([*names, *terms])), why))
+        for index in dict.fromkeys(h.key.company for h in names):
+            hit = next(h for h in names if h.key.company == index)
+            company = self.companies[index]
+            if hit.key.kind == _RELATED:
+                why = f"organization {organization!r} is related to {company.name}"
+            else:
+                why = f"organization {organization!r} is {company.name}"
+            found.append(Match(company, (hit.key.label, *relevance.terms), _reason(why, relevance)))
         return found
+
+    def _decide(self, hits: Sequence[_Hit], surface: str, domain: str | None) -> str | None:
+        """Return why ``hits`` name the company, or None if they are ordinary words."""
+        plain = [h for h in hits if not h.key.ambiguous]
+        for hit in plain:
+            if _is_short_acronym(hit.key.label) and not _surface_case_ok(hit.key.label, surface):
+                continue
+            if hit.key.kind == _RELATED:
+                return f"names related entity {hit.key.label!r}"
+            return f"names {hit.key.label!r}"
+        ambiguous = [h for h in hits if h.key.ambiguous]
+        for label in dict.fromkeys(h.key.label for h in ambiguous):
+            spans = _name_uses(label, surface)
+            if not spans:
+                continue
+            if domain:
+                return f"names {label!r}, and links to {domain}"
+            for start, end in spans:
+                cue = _cue(surface, start, end)
+                if cue:
+                    return f"names {label!r} as an organization ({cue})"
+        return None
+
+
+def _live_hits(hits: list[_Hit]) -> list[_Hit]:
+    """Drop exclusions, names inside an excluded phrase, and names inside longer names."""
+    excluded = [h for h in hits if h.key.kind == _EXCLUDE]
+    names = [h for h in hits if h.key.kind != _EXCLUDE]
+    live = []
+    for hit in names:
+        if any(
+            e.key.company == hit.key.company and e.start <= hit.start and hit.end <= e.end
+            for e in excluded
+        ):
+            continue
+        if any(
+            other.key.company != hit.key.company
+            and other.start <= hit.start
+            and hit.end <= other.end
+            and other.end - other.start > hit.end - hit.start
+            for other in names
+        ):
+            continue
+        live.append(hit)
+    return live
+
+
+def _surface_case_ok(label: str, surface: str) -> bool:
+    """Tell whether a short capital name (CDK, MGM, M&S, AT&T) appears in capitals."""
+    for m in _surface(label).finditer(surface):
+        words = re.findall(r"[^\W\d_]+", m.group(0))
+        if words and words[-1] in {"s", "S"} and len(words) > 1 and m.group(0)[-2] in "'’":
+            words = words[:-1]  # a possessive
+        if all(w.isupper() for w in words if w.lower() != "and"):
+            return True
+    return False
+
+
+def _name_uses(label: str, surface: str) -> list[tuple[int, int]]:
+    """Spans where ``label`` is capitalised and not after "a"/"an" (a name, not a noun)."""
+    if has_cjk(label):
+        # Japanese and Chinese have no capitals to tell a name from a word.
+        return [(m.start(), m.end()) for m in _surface(label).finditer(surface)]
+    spans = []
+    for m in _surface(label).finditer(surface):
+        words = re.findall(r"[^\W\d_]+", m.group(0))
+        if not words or not all(w[0].isupper() for w in words if w.lower() not in {"and", "s"}):
+            continue
+        before = surface[max(0, m.start() - 4) : m.start()].split()
+        if before and before[-1].lower() in _ARTICLES:
+            continue
+        spans.append((m.start(), m.end()))
+    return spans
+
+
+def _cue(surface: str, start: int, end: int) -> str | None:
+    """Say what around ``surface[start:end]`` shows it names an organization, if anything."""
+    if surface[start:end].endswith(("'s", "’s")):
+        return "possessive"
+    after = _WORD.findall(surface[end : end + 40])[:1]
+    if after:
+        nxt = after[0].strip(".-")
+        if len(nxt) > 1 and (
+            nxt.isupper()
+            or (nxt[0].islower() and not nxt.islower())
+            or any(c.isupper() for c in nxt[1:])
+        ):
+            return f"followed by the product name {nxt!r}"
+        word = nxt.lower().strip("'’")
+        if word in _CUES_AFTER:
+            return f"{word!r} after it"
+    before = [w.lower().strip(".'’") for w in _WORD.findall(surface[max(0, start - 60) : start])]
+    for word in before[-3:]:
+        if word in _CUES_BEFORE:
+            return f"{word!r} before it"
+    if len(before) >= 2 and before[-1] in _PREPOSITIONS and before[-2] in _INCIDENT_NOUNS:
+        return f"{before[-2]} {before[-1]!r} before it"
+    return None
+
+
+def _passing_mentions(found: dict[int, list[_Hit]], folded: str, title_end: int) -> set[int]:
+    """Companies named only in passing ("following attacks on M&S") beside the subject."""
+    in_title = {i for i, hits in found.items() if any(h.start < title_end for h in hits)}
+    if not in_title:
+        return set()
+    passing = set()
+    for index, hits in found.items():
+        if index not in in_title and all(_in_passing(folded, h) for h in hits):
+            passing.add(index)
+    return passing
+
+
+def _in_passing(folded: str, hit: _Hit) -> bool:
+    before = folded[: hit.start].split()
+    if _COMPARISONS & set(before[-8:]):
+        return True
+    # "the MGM breach": another incident, named as a reference point.
+    after = folded[hit.end :].split(maxsplit=1)[:1]
+    return bool(before) and before[-1] == "the" and bool(after) and after[0] in _INCIDENT_NOUNS
+
+
+def _reason(why: str, relevance: Relevance) -> str:
+    if relevance.note:
+        return f"{why}; {relevance.note}"
+    if relevance.terms:
+        return f"{why}; about {', '.join(relevance.terms[:4])}"
+    return why

@@ -185,13 +185,16 @@ class Pipeline:
 
     async def _record(self, disclosure: Disclosure, match: Match, now: datetime) -> Found:
         async with self._lock:
-            incident_id, created = await incidents.assign(self.store, disclosure, match, now)
+            placed = await incidents.place(self.store, disclosure, match, now)
+        incident_id, created = placed.incident_id, placed.created
         max_age = self.config.settings.max_alert_age
         fresh = (
             max_age is None
             or disclosure.published is None
             or (now - disclosure.published <= max_age)
         )
+        # Another feed's copy of a story the incident holds tells subscribers nothing new.
+        fresh = fresh and not placed.repeat
         pushed = False
         if fresh:
             targets = self.webhook_targets(match)

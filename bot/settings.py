@@ -225,7 +225,7 @@ def parse_watchlist(data: Mapping[str, Any], file: str = "watchlist.toml") -> Wa
             raise ConfigError(file, label, "listed twice")
         seen.add(name.casefold())
         unknown = set(entry) - {
-            "name", "aliases", "domains", "ticker", "cik", "exclude", "related",
+            "name", "aliases", "domains", "ticker", "cik", "exclude", "related", "ambiguous",
         }  # fmt: skip
         if unknown:
             raise ConfigError(file, label, f"unknown key(s): {', '.join(sorted(unknown))}")
@@ -247,6 +247,7 @@ def parse_watchlist(data: Mapping[str, Any], file: str = "watchlist.toml") -> Wa
                 cik=cik,
                 exclude=_str_list(entry.get("exclude"), file, label, "exclude"),
                 related=_str_list(entry.get("related"), file, label, "related"),
+                ambiguous=_bool(entry.get("ambiguous"), file, label, "ambiguous", False),
             )
         )
     return Watchlist(companies)

@@ -18,6 +18,8 @@ class Company:
     exclude: tuple[str, ...] = ()
     # Entities whose disclosures speak for this company (a parent that files for it).
     related: tuple[str, ...] = ()
+    # Its names are ordinary words: a mention counts only with more proof (case, context).
+    ambiguous: bool = False
 
     @property
     def key(self) -> str:

@@ -280,6 +280,16 @@ class Store:
             )
             return {r[0] for r in rows}
 
+    async def incident_stories(self, incident_id: int) -> list[tuple[str, str, str]]:
+        """The ``(url_key, title, summary)`` of every disclosure behind an incident."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(disclosures.c.url_key, disclosures.c.title, disclosures.c.summary)
+                .join(matches, matches.c.disclosure_id == disclosures.c.id)
+                .where(matches.c.incident_id == incident_id)
+            )
+            return [(r[0], r[1], r[2] or "") for r in rows]
+
     async def record_match(
         self,
         disclosure: Disclosure,

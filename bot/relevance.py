@@ -1,0 +1,110 @@
+"""Decide whether a text reports a security incident, in English or Japanese.
+
+A product launch that mentions ransomware protection, an earnings report that lists cyber
+risk, or a vulnerability advisory is not an incident; a company confirming a breach is.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# All patterns are lower case: assess() lowers the text once (faster than IGNORECASE).
+
+# Terms that report something that happened to someone's systems or data.
+_STRONG_EN = re.compile(
+    r"\b(?:data[\s-]breach(?:es)?|breach(?:es|ed)?|cyber[\s-]?attack(?:s|ed)?|"
+    r"cyber[\s-]?(?:security[\s-])?(?:incidents?|issues?|events?)|security incidents?|"
+    r"ransomware|"
+    r"hack(?:ed)?|hackers?|leak(?:s|ed)?|stolen|stole|steal(?:s|ing)?|exfiltrat\w*|"
+    r"data theft|theft of (?:customer|personal|employee|patient)\w* (?:data|information)|"
+    r"unauthori[sz]ed (?:access|part(?:y|ies)|third part(?:y|ies)|actor)|intrusions?|"
+    r"extort(?:ion|ed|s)?|ransom demand|compromised|exposed (?:the )?(?:data|records|"
+    r"personal|customer|information)|leak site|dark web|cyber[\s-]?criminals?)\b",
+)
+# Terms that describe attacks in general; alone they also fit advisories.
+_WEAK_EN = re.compile(
+    r"\b(?:attack(?:s|ed|ers?)?|threat actors?|malicious (?:actors?|activity)|exploit(?:s|ed)?|"
+    r"compromise)\b",
+)
+_STRONG_JA = re.compile(
+    r"不正アクセス|ランサムウェア|情報漏え?い|情報漏洩|漏えい|漏洩|流出|サイバー攻撃|"
+    r"サイバーインシデント|セキュリティインシデント|不正侵入|窃取|身代金|ハッキング|"
+    r"攻撃を受け|被害を受け"
+)
+_WEAK_JA = re.compile(r"攻撃|侵害|不正")
+
+# Talk of defence, risk and hypotheticals: removed before looking for incident terms.
+_NOT_AN_EVENT = re.compile(
+    r"\b(?:not|no|never|wasn'?t|isn'?t|without|rul\w+ out|unrelated to)\s+(?:\w+\s+){0,3}?"
+    r"(?:cyber[\s-]?attack|breach|hack|ransomware|malicious|security incident)\w*"
+    r"|\b(?:protect\w*|defen[cds]\w*|guard\w*|prevent\w*|detect\w*|resilien\w*|shield\w*|"
+    r"recover\w*|block\w*|fight\w*|combat\w*|mitigat\w*|secur\w+|insur\w+|prepar\w*)"
+    r"(?:\s+\w+){0,3}?\s+(?:against|from|for)\b[^.;\n]{0,60}"
+    r"|\b(?:anti|counter)[\s-]?(?:ransomware|hack\w*|breach\w*)"
+    r"|\b(?:ransomware|breach|cyber[\s-]?attack|hack)\s+(?:protection|recovery|detection|"
+    r"prevention|defen[cs]e|resilience|vault|readiness|insurance|simulation|drill|"
+    r"exercise|response plan|playbook)s?"
+    r"|\brisks?\s+(?:of|from|such as|including|related to|posed by)\b[^.;\n]{0,60}"
+    r"|\b(?:cyber(?:security)?|security|breach)\s+risks?\b"
+    r"|\brisk factors?\b[^.;\n]{0,80}"
+    r"|\b(?:could|may|might|would)\s+(?:face|suffer|experience|be subject to|be targeted by|"
+    r"lead to|allow|enable|let)\b[^.;\n]{0,60}"
+    r"|\b(?:potential|possible|future|hypothetical|simulated)\s+(?:\w+\s+){0,2}?"
+    r"(?:breach\w*|cyber\w*|attack\w*|incident\w*|ransomware|hack\w*)",
+)
+_NOT_AN_EVENT_JA = re.compile(
+    r"(?:ランサムウェア|サイバー攻撃|不正アクセス|情報漏え?い|情報漏洩|漏えい)"
+    r"(?:対策|防止|検知|保護|防御|への備え|に備え|から守|リスク|訓練|演習|保険)"
+    r"|(?:対策|防御|検知|保護)(?:ソリューション|製品|サービス)"
+)
+# An advisory speaks of a flaw; without a strong term it reports no incident.
+_ADVISORY = re.compile(
+    r"\bvulnerabilit(?:y|ies)\b|\bcve-\d{4}-\d+|\bsecurity (?:update|patch|advisory|bulletin)s?\b|"
+    r"\bpatch(?:es|ed)?\b|\bflaws?\b|\bzero[\s-]day\b|\bwarns?\b[^.;\n]{0,40}?\b(?:of|about)\b|"
+    r"脆弱性|セキュリティ(?:アップデート|更新)|修正プログラム",
+)
+# A flaw's effect in an advisory ("could allow attackers to steal data") is not an event.
+_ADVISORY_EFFECT = re.compile(
+    r"\b(?:can|could|may|might|allow\w*|enabl\w*|lets?)\s+(?:\w+\s+){0,4}?"
+    r"(?:steal|exfiltrate|leak|breach|hack|compromise)\w*\b",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Relevance:
+    """Whether a text reports an incident, and the terms that say so."""
+
+    incident: bool
+    terms: tuple[str, ...]
+    note: str = ""
+
+
+def assess(text: str, *, by_nature: bool = False) -> Relevance:
+    """Judge whether ``text`` reports a security incident; structured sources always do."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    text = text.lower()
+    japanese = not text.isascii()
+    cleaned = _NOT_AN_EVENT.sub(" ", text)
+    if japanese:
+        cleaned = _NOT_AN_EVENT_JA.sub(" ", cleaned)
+    advisory = _ADVISORY.search(cleaned) is not None
+    if advisory:
+        cleaned = _ADVISORY_EFFECT.sub(" ", cleaned)
+    strong = [m.group(0) for m in _STRONG_EN.finditer(cleaned)]
+    weak = [m.group(0) for m in _WEAK_EN.finditer(cleaned)]
+    if japanese:
+        strong += [m.group(0) for m in _STRONG_JA.finditer(cleaned)]
+        weak += [m.group(0) for m in _WEAK_JA.finditer(cleaned)]
+    terms = tuple(dict.fromkeys(t.lower() for t in strong + weak))
+    if by_nature:
+        return Relevance(True, terms, "incident by nature of the source")
+    if strong:
+        return Relevance(True, terms)
+    if weak and not advisory:
+        return Relevance(True, terms)
+    if advisory:
+        return Relevance(False, terms, "a vulnerability advisory")
+    return Relevance(False, terms)

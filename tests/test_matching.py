@@ -1,0 +1,216 @@
+"""Which watched companies a disclosure is about, and why."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bot.matching import Matcher, is_ambiguous_name
+from bot.settings import parse_watchlist
+from bot.watchlist import Company
+from scrapers.models import Disclosure, Evidence
+
+WATCHLIST = Path(__file__).parent / "fixtures" / "eval" / "watchlist.toml"
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    with WATCHLIST.open("rb") as fh:
+        return Matcher(parse_watchlist(tomllib.load(fh)).companies)
+
+
+def news(title: str, summary: str = "", url: str = "https://news.test/story") -> Disclosure:
+    return Disclosure(source="news", title=title, url=url, summary=summary)
+
+
+CASES: list[tuple[str, str, set[str]]] = [
+    # Plain names, every script and width.
+    ("Casio says network breach causes system outages", "", {"Casio"}),
+    ("カシオ計算機、不正アクセスでシステム障害", "", {"Casio"}),
+    ("ｶｼｵ計算機にランサムウェア攻撃", "", {"Casio"}),
+    ("ＣＡＳＩＯ confirms data breach", "", {"Casio"}),
+    ("KADOKAWAへのサイバー攻撃　ハッカー集団が犯行声明", "", {"KADOKAWA"}),
+    ("ニコニコ動画がサイバー攻撃でサービス停止", "", {"KADOKAWA"}),
+    ("AT and T says hackers stole call records", "", {"AT&T"}),
+    ("AT&T’s data breach: what customers should do", "", {"AT&T"}),
+    ("M&S says customer data was taken in cyber attack", "", {"Marks & Spencer"}),
+    ("Marks and Spencer pauses online orders after cyberattack", "", {"Marks & Spencer"}),
+    # Related entities: a parent speaking for its subsidiary.
+    ("Live Nation confirms data breach in SEC filing", "", {"Ticketmaster"}),
+    ("UnitedHealth says Blackcat hackers are behind breach", "", {"Change Healthcare"}),
+    # Common-word names need a capitalised use and a cue.
+    ("Hot Topic data breach exposed 54 million customers", "", {"Hot Topic"}),
+    ("Ransomware remains a Hot Topic for boards", "Directors ask about breaches.", set()),
+    ("Why ransomware is a hot topic at RSA", "Hackers stole data again.", set()),
+    ("Orange Belgium data breach impacts 850,000 customers", "", {"Orange"}),
+    ("Hackers steal data from crypto app", "Users saw orange warning banners.", set()),
+    ("Orange County health agency notifies residents of data breach", "", set()),
+    ("Cyberattack on major US hospital operator Ascension diverts ambulances", "", {"Ascension"}),
+    ("Ascension Island satellite station breached, officials say", "", set()),
+    ("Investigation into ransomware attack still in progress", "", set()),
+    ("Progress Reports Show Ransomware Payments Decline", "", set()),
+    ("Ascension restores health records after ransomware attack", "", {"Ascension"}),
+    ("Clop exploited a flaw in Progress MOVEit to steal data", "", {"Progress Software"}),
+    ("How hackers could change healthcare", "A breach at a clinic shows why.", set()),
+    ("Snowflake customers hit by data theft campaign", "", {"Snowflake"}),
+    ("No two snowflakes alike, and no data breach either", "", set()),
+    # Exclusions and longer names.
+    ("Little Caesars investigates data breach at customer app", "", set()),
+    ("Caesars says hackers stole customer data, paid ransom", "", {"Caesars Entertainment"}),
+    ("Amazon MGM Studios greenlights hacker thriller", "A ransomware heist movie.", set()),
+    ("ALPHV claims MGM attack, encrypting ESXi hosts", "", {"MGM Resorts"}),
+    ("Securing AWS CDK apps against credential leaks", "Stop secrets leaking.", set()),
+    ("Car dealer software provider CDK hit by second cyberattack", "", {"CDK Global"}),
+    ("cdk hit by ransomware, dealers say", "", set()),
+    ("mgm hit by ransomware, sources say", "", set()),
+    ("Ransomware gang demands $10 million from optics giant Hoya", "", {"HOYA"}),
+    ("Target confirms data breach", "", {"Target"}),
+    ("Hospitals are a prime target of ransomware gangs", "", set()),
+    ("Asahi Shimbun: hackers leak data of nursing care provider", "", set()),
+    ("Japan's Asahi halts production after cyberattack", "", {"Asahi Group Holdings"}),
+    # Not incidents, though they name watched companies.
+    ("Casio launches G-SHOCK model with titanium case", "", set()),
+    ("Dell unveils AI PCs with built-in ransomware protection", "", set()),
+    ("Progress patches critical MOVEit Transfer vulnerability", "CVE-2024-5806.", set()),
+    ("AT&T outage was not a cyberattack, company says", "", set()),
+    ("UnitedHealth beats estimates; risk factors include cyberattacks", "", set()),
+    # Passing mentions beside the subject of a story.
+    ("Harrods hit by cyber attack", "It follows attacks on M&S and Co-op.", {"Harrods"}),
+    ("Clorox hack tied to Scattered Spider", "Also blamed for the MGM breach.", {"Clorox"}),
+]
+
+
+@pytest.mark.parametrize(("title", "summary", "expected"), CASES, ids=[c[0][:40] for c in CASES])
+def test_matching_decisions(matcher: Matcher, title: str, summary: str, expected: set[str]) -> None:
+    """Each text matches exactly the companies it is a breach disclosure about."""
+    found = {m.company.name for m in matcher.match(news(title, summary))}
+    assert found == expected
+
+
+def test_reason_says_why_an_ordinary_word_matched(matcher: Matcher) -> None:
+    """The reason names the cue that made 'Orange' a company."""
+    [match] = matcher.match(
+        news("Orange says hackers stole data", url="https://newsroom.orange.com/x")
+    )
+    assert "links to newsroom.orange.com" in match.reason
+    assert "Orange" in match.matched
+
+
+def test_domain_in_the_text_vouches_for_an_ordinary_word(matcher: Matcher) -> None:
+    """A company domain beside a capitalised common word makes it the company."""
+    found = matcher.match(news("Progress confirms breach", "Details at progress.com/trust."))
+    assert [m.company.name for m in found] == ["Progress Software"]
+
+
+def test_organization_field_decides_over_free_text(matcher: Matcher) -> None:
+    """A structured organization names the company even when the text does not."""
+    filing = Disclosure(
+        source="sec-8k",
+        title="8-K Item 1.05 Material Cybersecurity Incidents",
+        url="https://sec.test/1",
+        organization="UNITEDHEALTH GROUP INC",
+        evidence=Evidence.CONFIRMED,
+        incident_by_nature=True,
+    )
+    [match] = matcher.match(filing)
+    assert match.company.name == "Change Healthcare"
+    assert "related to Change Healthcare" in match.reason
+    assert "incident by nature" in match.reason
+
+
+def test_unwatched_organization_matches_nothing_whatever_the_text_says(matcher: Matcher) -> None:
+    """A notice filed by an unwatched entity is not about a company its text mentions."""
+    notice = Disclosure(
+        source="me-ag",
+        title="Data Breach Notification",
+        url="https://ag.test/1",
+        summary="Vendor used by Casio customers.",
+        organization="Little Caesars Enterprises",
+        incident_by_nature=True,
+    )
+    assert matcher.match(notice) == []
+
+
+def test_an_exclusion_that_folds_to_a_name_does_not_hide_it() -> None:
+    """'MGM+' as an exclusion must not swallow every 'MGM'."""
+    company = Company(name="MGM Resorts", aliases=("MGM",), exclude=("MGM+",))
+    assert Matcher([company]).match(news("MGM hit by ransomware attack"))
+
+
+def test_rebuilt_matcher_sees_new_companies(matcher: Matcher) -> None:
+    """with_companies returns a matcher for the changed set; the old one is unchanged."""
+    text = news("Zorvantix confirms data breach")
+    assert matcher.match(text) == []
+    bigger = matcher.with_companies([*matcher.companies, Company(name="Zorvantix")])
+    assert [m.company.name for m in bigger.match(text)] == ["Zorvantix"]
+    assert matcher.match(text) == []
+
+
+def test_empty_watchlist_matches_nothing() -> None:
+    """No companies, no matches."""
+    assert Matcher([]).match(news("Casio confirms data breach")) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "ambiguous"),
+    [
+        ("Orange", True),
+        ("Hot Topic", True),
+        ("Change Healthcare", True),
+        ("Casio", False),
+        ("Progress Software", False),
+        ("アサヒ", False),
+        ("MoneyGram", False),
+    ],
+)
+def test_names_made_of_ordinary_words_are_ambiguous(name: str, ambiguous: bool) -> None:
+    """Only names made entirely of common words need extra proof."""
+    assert is_ambiguous_name(name) is ambiguous
+
+
+def test_ambiguous_flag_in_the_watchlist_forces_proof() -> None:
+    """'ambiguous = true' makes even an unusual name need a cue."""
+    plain = Matcher([Company(name="Zorvantix")])
+    careful = Matcher([Company(name="Zorvantix", ambiguous=True)])
+    text = news("Report on Zorvantix and ransomware")
+    assert plain.match(text)
+    assert careful.match(text) == []
+    assert careful.match(news("Zorvantix confirms ransomware attack"))
+
+
+def test_watchlist_accepts_the_ambiguous_flag() -> None:
+    """'ambiguous' is a known key of a company and must be a boolean."""
+    from bot.settings import ConfigError
+
+    watchlist = parse_watchlist({"companies": [{"name": "Zorvantix", "ambiguous": True}]})
+    assert watchlist.companies[0].ambiguous
+    with pytest.raises(ConfigError):
+        parse_watchlist({"companies": [{"name": "Zorvantix", "ambiguous": "maybe"}]})
+
+
+def test_a_notice_on_the_company_site_needs_no_name(matcher: Matcher) -> None:
+    """A newsroom notice that never names the company is still about it."""
+    notice = news(
+        "Notice regarding information leakage due to unauthorized access",
+        "Personal information may have been leaked after unauthorized access to our servers.",
+        url="https://world.casio.com/news/2024/1011-incident/",
+    )
+    [match] = matcher.match(notice)
+    assert match.company.name == "Casio"
+    assert "published on world.casio.com" in match.reason
+    launch = news("New G-SHOCK model", url="https://world.casio.com/news/2024/0912-gshock/")
+    assert matcher.match(launch) == []
+
+
+def test_an_ambiguous_japanese_name_matches_with_a_cue() -> None:
+    """Japanese names are found inside words even when they need proof."""
+    careful = Matcher(
+        [Company(name="アサヒ", domains=("asahigroup-holdings.com",), ambiguous=True)]
+    )
+    text = news(
+        "アサヒにサイバー攻撃、出荷停止", url="https://www.asahigroup-holdings.com/newsroom/1"
+    )
+    [match] = careful.match(text)
+    assert "asahigroup-holdings.com" in match.reason
