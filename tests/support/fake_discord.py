@@ -333,10 +333,10 @@ class FakeDiscord:
             and (path is None or re.fullmatch(path, r.path))
         ]
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    async def wait_until(self, predicate: Callable[[], bool], within: float = 20.0) -> None:
         """Wait until ``predicate()`` holds; it is checked after every request or event."""
         async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+            await asyncio.wait_for(self._changed.wait_for(predicate), within)
 
     async def _notify(self) -> None:
         async with self._changed:
@@ -408,9 +408,11 @@ class FakeDiscord:
     async def connected(self, *, count: int = 1) -> None:
         """Wait until ``count`` identifies happened and a session is live."""
         await self.wait_until(
-            lambda: self.identifies >= count
-            and self._current is not None
-            and not self._current.ws.closed
+            lambda: (
+                self.identifies >= count
+                and self._current is not None
+                and not self._current.ws.closed
+            )
         )
 
     async def send_reconnect(self) -> None:
@@ -548,7 +550,9 @@ class FakeDiscord:
             "options": opts,
         }
         permissions = BASIC_PERMISSIONS | (MANAGE_GUILD if manage_guild else 0)
-        interaction = await self.interact(guild, channel, type=4, data=data, permissions=permissions)
+        interaction = await self.interact(
+            guild, channel, type=4, data=data, permissions=permissions
+        )
         await self.wait_until(lambda: bool(interaction.callbacks))
         callback = interaction.callbacks[0]
         assert callback["type"] == 8, callback
@@ -596,7 +600,9 @@ class FakeDiscord:
             return web.Response(status=404)
         return web.Response(body=body, content_type="text/plain")
 
-    def attach(self, filename: str, body: bytes, content_type: str = "text/plain") -> dict[str, Any]:
+    def attach(
+        self, filename: str, body: bytes, content_type: str = "text/plain"
+    ) -> dict[str, Any]:
         """Host a file; return the ``resolved.attachments`` entry for an option."""
         attachment_id = snowflake()
         self.attachments[filename] = body
@@ -657,7 +663,7 @@ class FakeDiscord:
             return _json({"message": "Internal Server Error", "code": 0}, status=fault.status)
         return None
 
-    def _route(self, r: RecordedRequest) -> web.Response:  # noqa: C901 - one table of routes
+    def _route(self, r: RecordedRequest) -> web.Response:
         m = r.method
         p = r.path
         if m == "GET" and p == "/users/@me":
@@ -699,7 +705,9 @@ class FakeDiscord:
             return self._webhook(r, match.group(2), match.group(3))
         return _error(404, 0, f"no route {m} {p}")
 
-    def _messages(self, r: RecordedRequest, channel_id: int, message_id: str | None) -> web.Response:
+    def _messages(
+        self, r: RecordedRequest, channel_id: int, message_id: str | None
+    ) -> web.Response:
         channel = self.channel(channel_id)
         if channel is None:
             return _error(404, 10003, "Unknown Channel")
