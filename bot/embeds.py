@@ -93,6 +93,9 @@ def alert_embed(alert: dict[str, Any]) -> dict[str, Any]:
     first_seen = _iso(alert.get("first_seen"))
     if first_seen:
         embed["timestamp"] = first_seen
+        embed["fields"].insert(
+            3, {"name": "First seen", "value": _when(alert.get("first_seen")), "inline": True}
+        )
     embed["footer"] = {"text": "BreachRadar · first seen"}
     return fit_embed(embed)
 
@@ -126,3 +129,68 @@ def webhook_message(alert: dict[str, Any]) -> dict[str, Any]:
         "allowed_mentions": NO_MENTIONS,
         "username": "BreachRadar",
     }
+
+
+def channel_message(
+    alert: dict[str, Any], *, role_id: int | None = None, new: bool = True
+) -> dict[str, Any]:
+    """The JSON body of a channel message for one alert; only ``role_id`` may be pinged."""
+    body: dict[str, Any] = {
+        "embeds": [alert_embed(alert)],
+        "allowed_mentions": {"parse": [], "roles": [str(role_id)] if role_id else []},
+    }
+    if role_id and new:  # an edit in place never pings again
+        body["content"] = f"<@&{role_id}>"
+    return body
+
+
+def sample_alert() -> dict[str, Any]:
+    """An alert payload for ``/alerts test``, shaped like a real one."""
+    return {
+        "kind": "alert",
+        "incident": 0,
+        "company": "Example Corp",
+        "title": "Sample alert: Example Corp discloses a cybersecurity incident",
+        "url": "https://example.com/press/security-incident",
+        "source": "breachradar-test",
+        "evidence": Evidence.CONFIRMED.value,
+        "published": None,
+        "first_seen": None,
+        "summary": "This is what an alert looks like. No incident happened.",
+        "reason": "a test requested with /alerts test",
+        "sources": [],
+    }
+
+
+def lookup_embed(
+    company: str, entries: list[dict[str, Any]], page: int, per_page: int
+) -> dict[str, Any]:
+    """One page of ``/lookup``: newest first, each with its evidence and sources."""
+    pages = max(1, -(-len(entries) // per_page))
+    page = min(max(page, 0), pages - 1)
+    shown = entries[page * per_page : (page + 1) * per_page]
+    embed: dict[str, Any] = {
+        "title": safe_text(f"{company}: {len(entries)} incidents and disclosures", TITLE_MAX),
+        "color": 0x3498DB,
+        "fields": [],
+        "footer": {"text": f"Page {page + 1} of {pages} · newest first"},
+    }
+    if not entries:
+        embed["description"] = "Nothing in the database about this company yet."
+    for entry in shown:
+        links = [
+            f"[{safe_text(name, 64)}]({url})" if (url := safe_url(link)) else safe_text(name, 64)
+            for name, link in entry.get("sources", [])[:5]
+        ]
+        value = (
+            f"**{entry['evidence']}** · first seen {_when(entry.get('first_seen'))}"
+            + (f" · published {_when(entry.get('published'))}" if entry.get("published") else "")
+            + ("\n" + ", ".join(links) if links else "")
+        )
+        embed["fields"].append(
+            {
+                "name": safe_text(entry.get("title"), 256) or "Untitled",
+                "value": truncate(value, FIELD_VALUE_MAX),
+            }
+        )
+    return fit_embed(embed)

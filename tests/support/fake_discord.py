@@ -82,6 +82,12 @@ class FakeChannel:
     messages: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class FakeRole:
+    id: int
+    name: str
+
+
 @dataclass
 class FakeGuild:
     id: int
@@ -94,10 +100,10 @@ class FakeGuild:
         self.channels[channel.id] = channel
         return channel
 
-    def add_role(self, name: str) -> int:
-        role_id = snowflake()
-        self.roles[role_id] = name
-        return role_id
+    def add_role(self, name: str) -> FakeRole:
+        role = FakeRole(snowflake(), name)
+        self.roles[role.id] = name
+        return role
 
     def payload(self) -> dict[str, Any]:
         roles = [
@@ -505,9 +511,23 @@ class FakeDiscord:
     ) -> FakeInteraction:
         """Invoke ``/command [sub] ...`` with string/int ``options``; wait for its answer."""
         registered = self._find_command(guild.id, command)
-        opts: list[dict[str, Any]] = [
-            {"name": k, "type": _option_type(v), "value": v} for k, v in (options or {}).items()
-        ]
+        resolved = dict(resolved or {})
+        opts: list[dict[str, Any]] = []
+        for key, value in (options or {}).items():
+            if isinstance(value, FakeChannel):
+                payload = guild.channel_payload(value)
+                payload["permissions"] = str(BASIC_PERMISSIONS)
+                resolved.setdefault("channels", {})[str(value.id)] = payload
+                opts.append({"name": key, "type": 7, "value": str(value.id)})
+            elif isinstance(value, FakeRole):
+                role = next(r for r in guild.payload()["roles"] if r["id"] == str(value.id))
+                resolved.setdefault("roles", {})[str(value.id)] = role
+                opts.append({"name": key, "type": 8, "value": str(value.id)})
+            elif isinstance(value, dict) and "filename" in value:
+                resolved.setdefault("attachments", {})[value["id"]] = value
+                opts.append({"name": key, "type": 11, "value": value["id"]})
+            else:
+                opts.append({"name": key, "type": _option_type(value), "value": value})
         for sub in reversed(path_and_options):
             opts = [{"name": sub, "type": 1, "options": opts}]
         data: dict[str, Any] = {
