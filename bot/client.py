@@ -6,6 +6,7 @@ intent is enough to know the channels and the bot's own permissions in them.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -116,6 +117,7 @@ class BreachRadarBot(commands.Bot):
         self.dev_guild = dev_guild
         self.synced = False
         self.channel_problems: list[str] = []
+        self.channels_checked = asyncio.Event()
 
     @property
     def subscriptions(self) -> Subscriptions:
@@ -155,6 +157,7 @@ class BreachRadarBot(commands.Bot):
 
     async def on_ready(self) -> None:
         self.channel_problems = await self.check_channels()
+        self.channels_checked.set()
 
     async def check_channels(self) -> list[str]:
         """Check that every subscribed channel exists and is writable; mark the rest broken."""

@@ -64,6 +64,8 @@ class Harness:
         self.bot = bot
         self.task = asyncio.create_task(bot.start("fake-token"))
         await asyncio.wait_for(bot.wait_until_ready(), 20)
+        # The start-up channel check runs beside the test; let it finish first.
+        await asyncio.wait_for(bot.channels_checked.wait(), 20)
         return bot
 
     async def stop_bot(self) -> None:

@@ -206,6 +206,7 @@ class FakeInteraction:
     followups: list[dict[str, Any]] = field(default_factory=list)
     edits: list[dict[str, Any]] = field(default_factory=list)
     original: dict[str, Any] | None = None  # the message the first answer made
+    followup_messages: list[dict[str, Any]] = field(default_factory=list)  # as Discord made them
 
     @property
     def answers(self) -> list[dict[str, Any]]:
@@ -823,6 +824,7 @@ class FakeDiscord:
         if r.method == "POST" and message_id is None:
             interaction.followups.append(body)
             message = self._message(interaction.channel_id, body)
+            interaction.followup_messages.append(message)
             return _json(message)
         if r.method == "PATCH" and message_id is not None:
             interaction.edits.append(body)
