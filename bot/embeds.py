@@ -47,7 +47,10 @@ def alert_embed(alert: dict[str, Any]) -> dict[str, Any]:
     """Return the embed (Discord's JSON form) for one alert payload."""
     evidence = str(alert.get("evidence") or Evidence.REPORTED.value)
     prefix = "Update: " if alert.get("kind") == "update" else ""
-    title = safe_text(prefix + str(alert.get("title") or "Untitled disclosure"), TITLE_MAX)
+    # The prefix is ours: escaping it would show a stray backslash.
+    title = prefix + safe_text(
+        str(alert.get("title") or "Untitled disclosure"), TITLE_MAX - len(prefix)
+    )
     embed: dict[str, Any] = {
         "title": title,
         "color": EVIDENCE_COLOUR.get(evidence, EVIDENCE_COLOUR[Evidence.REPORTED.value]),

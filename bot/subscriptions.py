@@ -693,3 +693,16 @@ def _company(row: Any) -> Company:
 
 def _source(row: Any) -> GuildSource:
     return GuildSource(int(row.guild_id), row.name, row.page_url, row.feed_url, row.title)
+
+
+async def connect_pipeline(pipeline: Any, subs: Subscriptions) -> None:
+    """Route a pipeline's matches to subscribed channels and match servers' companies too."""
+    from bot.matching import Matcher
+
+    pipeline.extra_targets = subs.targets_for
+    pipeline.matcher = Matcher(await subs.all_companies())
+
+    def rebuild(companies: list[Company]) -> None:
+        pipeline.matcher = Matcher(companies)
+
+    subs.on_companies_changed(rebuild)
