@@ -31,7 +31,7 @@ class FoundFeed:
     entries: int
 
 
-def check_url(url: str) -> str:
+def check_url(url: str, *, any_port: bool = False) -> str:
     """Return ``url`` if it is an http(s) URL on port 80 or 443, else raise FeedNotFound."""
     url = url.strip()
     parts = urlsplit(url)
@@ -41,7 +41,7 @@ def check_url(url: str) -> str:
         port = parts.port
     except ValueError:
         raise FeedNotFound("The URL has an invalid port.") from None
-    if port not in (None, 80, 443):
+    if port not in (None, 80, 443) and not any_port:
         raise FeedNotFound("Only the standard ports (80 and 443) are allowed.")
     if parts.username or parts.password:
         raise FeedNotFound("The URL must not contain a user name or password.")
@@ -76,7 +76,7 @@ async def discover_feed(fetcher: Fetcher, url: str, *, allow_private: bool = Fal
 
     ``allow_private`` exists for tests against servers on loopback; the bot never sets it.
     """
-    url = check_url(url)
+    url = check_url(url, any_port=allow_private)
     try:
         page = await fetcher.fetch(url, conditional=False, allow_private=allow_private)
     except ScraperError as exc:
@@ -88,7 +88,7 @@ async def discover_feed(fetcher: Fetcher, url: str, *, allow_private: bool = Fal
         return FoundFeed(page.url, feed.feed.get("title"), len(feed.entries))
     for candidate in feed_links(page.body, page.url)[:3]:
         try:
-            check_url(candidate)
+            check_url(candidate, any_port=allow_private)
             linked = await fetcher.fetch(candidate, conditional=False, allow_private=allow_private)
         except (ScraperError, FeedNotFound):
             continue

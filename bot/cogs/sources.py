@@ -53,7 +53,8 @@ class Sources(commands.GroupCog, group_name="sources", group_description="Where 
     async def add(self, interaction: discord.Interaction[BreachRadarBot], url: str) -> None:
         assert interaction.guild_id is not None
         try:
-            url = check_url(url)
+            # Scheme and credentials now; the finder checks ports and addresses.
+            url = check_url(url, any_port=True)
         except FeedNotFound as exc:
             raise UserError(str(exc)) from None
         if self.bot.services.find_feed is None:

@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from bot.client import COMMANDS_HASH_KEY, all_command_names
+from bot.feed_discovery import feed_finder
 from scrapers.models import Disclosure, Evidence
 from tests.discord.conftest import Harness
 from tests.support.localserver import LocalServer, Response
@@ -449,3 +450,30 @@ async def test_all_cogs_load_and_names_do_not_clash(running: Harness) -> None:
         "sources show", "sources add", "alerts settings", "alerts test",
     }  # fmt: skip
     assert set(running.bot.cogs) == {"Watch", "Lookup", "Sources", "Alerts"}
+
+
+async def test_sources_add_finds_the_feed_of_a_page(harness: Harness, web: LocalServer) -> None:
+    """/sources add with a newsroom page finds its Atom feed and keeps it for this server only.
+
+    The test server is on loopback, so this bot is built with a finder that allows it;
+    the guard itself is covered by test_sources_add_refuses_private_addresses.
+    """
+    h = harness
+    web.serve_file("/newsroom", "discord/company-page.html", "text/html; charset=utf-8")
+    web.serve_file("/newsroom/feed.xml", "discord/company-feed.xml", "application/atom+xml")
+    await h.start_bot(find_feed=feed_finder(h.fetcher, allow_private=True))
+    answer = await h.fake.slash(
+        h.guild_a,
+        h.general_a,
+        "sources",
+        "add",
+        options={"url": web.url("/newsroom")},
+        manage_guild=True,
+    )
+    assert answer.callbacks[0]["type"] == 5  # deferred: fetching takes time
+    assert "Example Corp press releases (1 entries now)" in answer.text()
+    (source,) = await h.subs.sources(h.guild_a.id)
+    assert source.feed_url == web.url("/newsroom/feed.xml")
+    assert await h.subs.sources(h.guild_b.id) == []
+    shown = await h.fake.slash(h.guild_b, h.news_b, "sources", "show")
+    assert source.feed_url not in shown.text()

@@ -401,8 +401,7 @@ class FakeDiscord:
                     await ws.send_json(event)
                 await self._dispatch(old, "RESUMED", {})
             await self._notify()
-        if self._current is session and session is not None and session.ws is ws:
-            self._current = None
+        # The session outlives its socket: events sent meanwhile wait for a RESUME.
         await self._notify()
         return ws
 
@@ -410,7 +409,8 @@ class FakeDiscord:
         session.seq += 1
         event = {"op": 0, "t": name, "s": session.seq, "d": data}
         session.sent.append(event)
-        await session.ws.send_json(event)
+        if not session.ws.closed:
+            await session.ws.send_json(event)
 
     async def connected(self, *, count: int = 1) -> None:
         """Wait until ``count`` identifies happened and a session is live."""
