@@ -48,17 +48,32 @@ class ChannelSink:
     """Posts (or edits) one alert in the channel named by the target ``channel:<id>``."""
 
     def __init__(
-        self, client: discord.Client, subscriptions: Subscriptions, *, rate: float = GLOBAL_RATE
+        self,
+        client: discord.Client,
+        subscriptions: Subscriptions,
+        *,
+        rate: float = GLOBAL_RATE,
+        ready: asyncio.Event | None = None,
+        ready_timeout: float = 30.0,
     ) -> None:
         self.client = client
         self.subscriptions = subscriptions
         self.pacer = Pacer(rate)
+        # Set once the bot is connected and has checked its channels; until then a send
+        # would fail with 401 and be taken for a permanent error.
+        self.ready = ready
+        self.ready_timeout = ready_timeout
 
     def __repr__(self) -> str:
         return "ChannelSink()"
 
     async def send(self, delivery: Delivery) -> str | None:
         channel_id = int(delivery.target.split(":", 1)[1])
+        if self.ready is not None and not self.ready.is_set():
+            try:
+                await asyncio.wait_for(self.ready.wait(), self.ready_timeout)
+            except TimeoutError:
+                raise DeliveryError("not connected to Discord yet", retry_after=60.0) from None
         if await self.subscriptions.is_broken(channel_id):
             raise DeliveryError(f"channel {channel_id} is marked broken", permanent=True)
         guild_id = self.subscriptions.guild_of(channel_id)

@@ -209,3 +209,29 @@ def all_command_names(bot: BreachRadarBot) -> list[str]:
         if isinstance(command, app_commands.Command):
             names.append(command.qualified_name)
     return names
+
+
+async def prepare(
+    config: Any, store: Store, pipeline: Any, fetcher: Any, *, dev_guild: int | None = None
+) -> tuple[BreachRadarBot, dict[str, Any]]:
+    """Build the bot for ``breachradar run`` and the outbox route to its channels."""
+    from bot.channel_sink import ChannelSink
+    from bot.feed_discovery import feed_finder
+    from bot.subscriptions import connect_pipeline
+
+    settings = config.settings
+    point_at(settings.discord_api_url, settings.discord_gateway_url)
+    subs = Subscriptions(store, config.watchlist)
+    await subs.load()
+    await connect_pipeline(pipeline, subs)
+    services = BotServices(
+        store=store,
+        subscriptions=subs,
+        source_health=store.source_health,
+        source_names=[s.name for s in config.enabled_sources],
+        # Server admins' URLs never reach private addresses, whatever the operator allows.
+        find_feed=feed_finder(fetcher, allow_private=False),
+    )
+    bot = BreachRadarBot(services, dev_guild=dev_guild)
+    sink = ChannelSink(bot, subs, ready=bot.channels_checked)
+    return bot, {"channel:": sink}

@@ -265,6 +265,7 @@ class FakeDiscord:
         self.interactions: dict[int, FakeInteraction] = {}
         self.attachments: dict[str, bytes] = {}
         self.identifies = 0
+        self.identify_payloads: list[dict[str, Any]] = []
         self.resumes = 0
         self.gateway_connections = 0
         self._sessions: dict[str, _Session] = {}
@@ -366,6 +367,7 @@ class FakeDiscord:
                 await ws.send_json({"op": 11, "d": None, "s": None, "t": None})
             elif op == 2:
                 self.identifies += 1
+                self.identify_payloads.append(payload["d"])
                 session = _Session(ws, f"session-{snowflake()}")
                 self._sessions[session.session_id] = session
                 self._current = session
