@@ -391,6 +391,11 @@ class Subscriptions:
         }
         seen: set[str] = set()
         to_add: list[Company] = []
+        # One read of this server's companies, not one per line.
+        own: dict[str, Company] = {}
+        for known in await self.guild_companies(guild_id):
+            for alias in known.names:
+                own.setdefault(alias.casefold(), known)
         for number, row in enumerate(csv.reader(io.StringIO(text))):
             if not row or not "".join(row).strip():
                 continue
@@ -410,7 +415,7 @@ class Subscriptions:
                 report.skipped.append((name, "listed twice"))
                 continue
             seen.add(key)
-            company = await self.resolve(guild_id, name)
+            company = self.watchlist.get(name) or own.get(key)
             if company is not None and company.key in existing:
                 report.skipped.append((name, "already watched here"))
                 continue

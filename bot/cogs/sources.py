@@ -48,8 +48,7 @@ class Sources(commands.GroupCog, group_name="sources", group_description="Where 
 
     @app_commands.command(name="add", description="Add a feed or press page for this server")
     @app_commands.describe(url="An RSS/Atom feed, or a page that links to one")
-    @app_commands.default_permissions(manage_guild=True)
-    @manage_guild_only()
+    @manage_guild_only()  # the group stays open for /sources show: checked here only
     async def add(self, interaction: discord.Interaction[BreachRadarBot], url: str) -> None:
         assert interaction.guild_id is not None
         try:
