@@ -256,14 +256,22 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
                 len(config.enabled_sources),
             )
             bot_task = None
+            feeds_task = None
             if discord_bot is not None:
                 bot_task = asyncio.create_task(
                     discord_bot.start(config.settings.discord_token or ""), name="discord"
                 )
                 bot_task.add_done_callback(lambda task: _bot_ended(task, service))
+                feeds_task = asyncio.create_task(
+                    _poll_server_feeds(discord_bot.subscriptions, pipeline, outbox),
+                    name="server-feeds",
+                )
             try:
                 await service.run_forever()
             finally:
+                if feeds_task is not None:
+                    feeds_task.cancel()
+                    await asyncio.gather(feeds_task, return_exceptions=True)
                 if discord_bot is not None and bot_task is not None:
                     await discord_bot.close()
                     await asyncio.gather(bot_task, return_exceptions=True)
@@ -277,6 +285,21 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
     finally:
         await store.close()
     return 0
+
+
+async def _poll_server_feeds(subscriptions: Any, pipeline: Pipeline, outbox: Outbox) -> None:
+    """Poll the feeds servers added, once a minute, and deliver what they found."""
+    from bot.guild_feeds import GuildFeeds
+
+    feeds = GuildFeeds(pipeline, subscriptions)
+    while True:
+        try:
+            results = await feeds.poll_due()
+            if any(r.found for r in results):
+                await outbox.flush()
+        except Exception:
+            log.exception("polling server feeds failed")
+        await asyncio.sleep(60)
 
 
 def _bot_ended(task: asyncio.Task[None], service: Any) -> None:

@@ -589,6 +589,12 @@ class Subscriptions:
             )
         return GuildSource(guild_id, name, page_url, feed_url, title), True
 
+    async def all_sources(self) -> list[GuildSource]:
+        """Every server's feeds, for the poller only (never shown to a server)."""
+        async with self.store.engine.connect() as conn:
+            rows = await conn.execute(select(guild_sources).order_by(guild_sources.c.id))
+            return [_source(r) for r in rows]
+
     async def sources(self, guild_id: int) -> list[GuildSource]:
         async with self.store.engine.connect() as conn:
             rows = await conn.execute(

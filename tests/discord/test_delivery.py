@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from bot.channel_sink import ChannelSink
 from bot.delivery import Outbox
 from bot.embeds import EVIDENCE_COLOUR
+from bot.guild_feeds import GuildFeeds
 from bot.pipeline import Pipeline
 from bot.settings import Config, Settings
 from bot.subscriptions import connect_pipeline
@@ -173,3 +175,35 @@ async def test_below_threshold_is_not_posted(flow: Flow, web: LocalServer) -> No
     await flow.poll_and_deliver()
     assert h.fake.channel(h.alerts_a.id).messages == []  # type: ignore[union-attr]
     assert len(h.fake.channel(h.news_b.id).messages) == 1  # type: ignore[union-attr]
+
+
+async def test_server_feed_alerts_only_that_server(flow: Flow, web: LocalServer) -> None:
+    """A feed one server added alerts that server's channels, not others' nor webhooks."""
+    h = flow.h
+    web.serve_file("/server-feed", "discord/bleepingcomputer.xml", "application/rss+xml")
+    await h.subs.subscribe(h.guild_a.id, h.alerts_a.id, "Casio")
+    await h.subs.subscribe(h.guild_b.id, h.news_b.id, "Casio")
+    await h.subs.add_source(h.guild_a.id, web.url("/"), web.url("/server-feed"), "BC", None)
+    feeds = GuildFeeds(flow.pipeline, h.subs, allow_private=True)  # loopback: tests only
+    (result,) = await feeds.poll_due()
+    assert result.ok and len(result.found) == 1
+    assert (await flow.outbox.flush()).sent == 1
+    assert len(h.fake.channel(h.alerts_a.id).messages) == 1  # type: ignore[union-attr]
+    assert h.fake.channel(h.news_b.id).messages == []  # type: ignore[union-attr]
+    assert await h.store.delivery_counts() == {"sent": 1}  # no webhook row either
+    assert await feeds.poll_due() == []  # not due again for half an hour
+
+
+async def test_server_feed_never_reaches_private_addresses(flow: Flow, web: LocalServer) -> None:
+    """Without the test override a server's loopback feed is refused, even if the operator
+    allows private addresses for the catalog."""
+    h = flow.h
+    web.serve_file("/server-feed", "discord/bleepingcomputer.xml", "application/rss+xml")
+    await h.subs.add_source(h.guild_a.id, web.url("/"), web.url("/server-feed"), "BC", None)
+    config = flow.pipeline.config
+    flow.pipeline.config = replace(
+        config, settings=replace(config.settings, allow_private_addresses=True)
+    )
+    (result,) = await GuildFeeds(flow.pipeline, h.subs).poll_due()
+    assert not result.ok and result.error is not None
+    assert web.received() == []
