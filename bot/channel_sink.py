@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 import discord
 
@@ -84,27 +85,45 @@ class ChannelSink:
             # disclosure of the same incident comes as an update and is posted then.
             return None
         edit_id = delivery.payload.get("edit_message_id")
-        body = channel_message(
-            delivery.payload,
-            role_id=settings.mention_role_id if settings else None,
-            new=not edit_id,
+        if settings is not None and guild_id and settings.mode == "digest" and not edit_id:
+            await self.subscriptions.hold_for_digest(guild_id, channel_id, delivery.payload)
+            return None
+        role_id = settings.mention_role_id if settings else None
+        body = channel_message(delivery.payload, role_id=role_id, new=not edit_id)
+        return await self.post(
+            channel_id,
+            body,
+            nonce=f"br{delivery.id}",
+            role_id=role_id,
+            edit_id=int(edit_id) if edit_id else None,
         )
-        embed = discord.Embed.from_dict(body["embeds"][0])
+
+    async def post(
+        self,
+        channel_id: int,
+        body: dict[str, Any],
+        *,
+        nonce: str,
+        role_id: int | None = None,
+        edit_id: int | None = None,
+    ) -> str:
+        """Send (or edit) one message; map Discord's refusals to DeliveryError."""
+        embeds = [discord.Embed.from_dict(e) for e in body.get("embeds", [])]
         mentions = discord.AllowedMentions.none()
-        if settings is not None and settings.mention_role_id:
-            mentions.roles = [discord.Object(settings.mention_role_id)]
+        if role_id:
+            mentions.roles = [discord.Object(role_id)]
         channel = self.client.get_partial_messageable(channel_id)
         await self.pacer.wait()
         try:
             if edit_id:
-                message = channel.get_partial_message(int(edit_id))
-                edited = await message.edit(embed=embed, allowed_mentions=mentions)
+                message = channel.get_partial_message(edit_id)
+                edited = await message.edit(embeds=embeds, allowed_mentions=mentions)
                 return str(edited.id)
             sent = await channel.send(
                 content=body.get("content"),
-                embed=embed,
+                embeds=embeds,
                 allowed_mentions=mentions,
-                nonce=f"br{delivery.id}",
+                nonce=nonce,
             )
             return str(sent.id)
         except discord.HTTPException as exc:

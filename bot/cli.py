@@ -263,8 +263,8 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
                 )
                 bot_task.add_done_callback(lambda task: _bot_ended(task, service))
                 feeds_task = asyncio.create_task(
-                    _poll_server_feeds(discord_bot.subscriptions, pipeline, outbox),
-                    name="server-feeds",
+                    _bot_background(discord_bot.subscriptions, pipeline, outbox, routes),
+                    name="server-feeds-and-digests",
                 )
             try:
                 await service.run_forever()
@@ -287,18 +287,23 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _poll_server_feeds(subscriptions: Any, pipeline: Pipeline, outbox: Outbox) -> None:
-    """Poll the feeds servers added, once a minute, and deliver what they found."""
+async def _bot_background(
+    subscriptions: Any, pipeline: Pipeline, outbox: Outbox, routes: dict[str, Any]
+) -> None:
+    """Once a minute: poll the feeds servers added, deliver, and send due digests."""
+    from bot.digest import DigestSender
     from bot.guild_feeds import GuildFeeds
 
     feeds = GuildFeeds(pipeline, subscriptions)
+    digests = DigestSender(routes["channel:"])
     while True:
         try:
             results = await feeds.poll_due()
             if any(r.found for r in results):
                 await outbox.flush()
+            await digests.send_due()
         except Exception:
-            log.exception("polling server feeds failed")
+            log.exception("server feeds or digests failed")
         await asyncio.sleep(60)
 
 

@@ -197,3 +197,38 @@ def lookup_embed(
             }
         )
     return fit_embed(embed)
+
+
+def digest_message(alerts: list[dict[str, Any]], *, role_id: int | None = None) -> dict[str, Any]:
+    """One message with the day's held alerts, newest incidents last, within the limits."""
+    embed: dict[str, Any] = {
+        "title": f"Daily digest: {len(alerts)} incident{'s' if len(alerts) != 1 else ''}",
+        "color": max((EVIDENCE_COLOUR.get(str(a.get("evidence")), 0) for a in alerts), default=0),
+        "fields": [],
+        "footer": {"text": "BreachRadar digest"},
+    }
+    for alert in alerts[:25]:
+        link = safe_url(alert.get("url"))
+        value = (
+            f"{safe_text(alert.get('evidence'), 16)} · {len(alert.get('sources') or [])} sources"
+        )
+        if link:
+            value += f" · [read]({link})"
+        embed["fields"].append(
+            {
+                "name": truncate(
+                    f"{safe_text(alert.get('company'), 60)}: {safe_text(alert.get('title'), 190)}",
+                    256,
+                ),
+                "value": truncate(value, FIELD_VALUE_MAX),
+            }
+        )
+    if len(alerts) > 25:
+        embed["description"] = f"The 25 first of {len(alerts)}; use /latest for the rest."
+    body: dict[str, Any] = {
+        "embeds": [fit_embed(embed)],
+        "allowed_mentions": {"parse": [], "roles": [str(role_id)] if role_id else []},
+    }
+    if role_id:
+        body["content"] = f"<@&{role_id}>"
+    return body

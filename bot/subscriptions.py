@@ -22,6 +22,7 @@ from bot.matching import Match
 from bot.store import IncidentRow, Store, utcnow
 from bot.store.schema import (
     broken_channels,
+    digest_items,
     disclosures,
     guild_companies,
     guild_settings,
@@ -510,6 +511,60 @@ class Subscriptions:
                 )
             )
             return found is not None
+
+    # -- digests -------------------------------------------------------------------------
+
+    async def hold_for_digest(
+        self, guild_id: int, channel_id: int, payload: dict[str, Any]
+    ) -> None:
+        """Keep an alert for the channel's next digest (one entry per incident, the latest)."""
+        incident_id = int(payload.get("incident") or 0)
+        body = {k: v for k, v in payload.items() if k != "edit_message_id"}
+        async with self.store.engine.begin() as conn:
+            await conn.execute(
+                delete(digest_items).where(
+                    digest_items.c.channel_id == channel_id,
+                    digest_items.c.incident_id == incident_id,
+                    digest_items.c.sent_at.is_(None),
+                )
+            )
+            await conn.execute(
+                digest_items.insert().values(
+                    guild_id=guild_id,
+                    channel_id=channel_id,
+                    incident_id=incident_id,
+                    payload=json.dumps(body, ensure_ascii=False, default=str),
+                    created_at=utcnow(),
+                )
+            )
+
+    async def due_digests(
+        self, now: datetime, period: timedelta
+    ) -> dict[int, list[tuple[int, dict[str, Any]]]]:
+        """Channels whose oldest held alert is ``period`` old, with all their held alerts."""
+        async with self.store.engine.connect() as conn:
+            rows = list(
+                await conn.execute(
+                    select(digest_items)
+                    .where(digest_items.c.sent_at.is_(None))
+                    .order_by(digest_items.c.id)
+                )
+            )
+        by_channel: dict[int, list[Any]] = {}
+        for row in rows:
+            by_channel.setdefault(int(row.channel_id), []).append(row)
+        due: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+        for channel_id, items in by_channel.items():
+            oldest = min((_aware(r.created_at) or now) for r in items)
+            if now - oldest >= period:
+                due[channel_id] = [(int(r.id), json.loads(r.payload)) for r in items]
+        return due
+
+    async def mark_digest_sent(self, ids: Iterable[int], now: datetime) -> None:
+        async with self.store.engine.begin() as conn:
+            await conn.execute(
+                update(digest_items).where(digest_items.c.id.in_(list(ids))).values(sent_at=now)
+            )
 
     # -- settings ------------------------------------------------------------------------
 

@@ -192,11 +192,26 @@ broken_channels = Table(
     Column("since", DateTime(timezone=True), nullable=False),
 )
 
+# Alerts held for a server that asked for a daily digest instead of instant alerts.
+digest_items = Table(
+    "digest_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("guild_id", BigInteger, nullable=False),
+    Column("channel_id", BigInteger, nullable=False),
+    Column("incident_id", Integer, nullable=False),
+    Column("payload", Text, nullable=False),  # JSON of the alert, the latest per incident
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Index("ix_digest_items_pending", "channel_id", "sent_at"),
+)
+
 __all__ = [
     "BigInteger",
     "Boolean",
     "broken_channels",
     "deliveries",
+    "digest_items",
     "disclosures",
     "guild_companies",
     "guild_settings",

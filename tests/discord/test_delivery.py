@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.channel_sink import ChannelSink
 from bot.delivery import Outbox
+from bot.digest import DigestSender
 from bot.embeds import EVIDENCE_COLOUR
 from bot.guild_feeds import GuildFeeds
 from bot.pipeline import Pipeline
@@ -207,3 +209,23 @@ async def test_server_feed_never_reaches_private_addresses(flow: Flow, web: Loca
     (result,) = await GuildFeeds(flow.pipeline, h.subs).poll_due()
     assert not result.ok and result.error is not None
     assert web.received() == []
+
+
+async def test_digest_mode_holds_alerts_for_a_daily_message(flow: Flow, web: LocalServer) -> None:
+    """A server in digest mode gets no instant alert, then one digest message a day later."""
+    h = flow.h
+    serve(web, "bleepingcomputer.xml")
+    await h.subs.subscribe(h.guild_a.id, h.alerts_a.id, "Casio")
+    await h.subs.update_settings(h.guild_a.id, mode="digest")
+    await flow.poll_and_deliver()
+    channel = h.fake.channel(h.alerts_a.id)
+    assert channel is not None and channel.messages == []
+    digests = DigestSender(flow.sink)
+    assert await digests.send_due() == 0  # not a day old yet
+    tomorrow = datetime.now(UTC) + timedelta(days=1, minutes=1)
+    assert await digests.send_due(tomorrow) == 1
+    (message,) = channel.messages
+    embed = message["embeds"][0]
+    assert embed["title"] == "Daily digest: 1 incident"
+    assert embed["fields"][0]["name"].startswith("Casio: Casio says ransomware attack")
+    assert await digests.send_due(tomorrow) == 0
