@@ -58,10 +58,29 @@ class Watch(commands.GroupCog, group_name="watch", group_description="Companies 
             guild_id, target, company, aliases=split_list(aliases), by=interaction.user.id
         )
         name = safe_text(found.name, 100)
-        if added:
-            await reply(interaction, f"<#{target}> now watches **{name}**.")
-        else:
-            await reply(interaction, f"<#{target}> already watches **{name}**.")
+        text = f"<#{target}> {'now' if added else 'already'} watches **{name}**."
+        missing = self._missing_permissions(interaction, target)
+        if missing:
+            text += f"\nBut I cannot post there yet: give me {', '.join(missing)}."
+        await reply(interaction, text)
+
+    def _missing_permissions(
+        self, interaction: discord.Interaction[BreachRadarBot], channel_id: int
+    ) -> list[str]:
+        guild = interaction.guild
+        channel = guild.get_channel(channel_id) if guild else None
+        if guild is None or channel is None or guild.me is None:
+            return []
+        permissions = channel.permissions_for(guild.me)
+        return [
+            label
+            for attr, label in (
+                ("view_channel", "View Channel"),
+                ("send_messages", "Send Messages"),
+                ("embed_links", "Embed Links"),
+            )
+            if not getattr(permissions, attr)
+        ]
 
     @app_commands.command(name="remove", description="Stop watching a company")
     @app_commands.describe(company="The company's name", channel="Only in this channel")

@@ -477,3 +477,16 @@ async def test_sources_add_finds_the_feed_of_a_page(harness: Harness, web: Local
     assert await h.subs.sources(h.guild_b.id) == []
     shown = await h.fake.slash(h.guild_b, h.news_b, "sources", "show")
     assert source.feed_url not in shown.text()
+
+
+async def test_watch_add_warns_when_the_bot_cannot_post(harness: Harness) -> None:
+    """Subscribing a channel the bot may not post in works but says what to fix."""
+    h = harness
+    locked = h.guild_a.add_channel("locked", writable=False)
+    await h.start_bot()
+    answer = await h.fake.slash(
+        h.guild_a, h.general_a, "watch", "add",
+        options={"company": "MoneyGram", "channel": locked}, manage_guild=True,
+    )  # fmt: skip
+    assert f"<#{locked.id}> now watches **MoneyGram**" in answer.text()
+    assert "give me Send Messages, Embed Links" in answer.text()
