@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -19,6 +19,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot.feed_discovery import FeedNotFound
 from bot.store import SourceHealth, Store
 from bot.subscriptions import SubscriptionError, Subscriptions
 
@@ -45,7 +46,6 @@ class BotServices:
     source_health: Callable[[], Awaitable[dict[str, SourceHealth]]]
     source_names: Sequence[str] = ()
     find_feed: Callable[[str], Awaitable[Any]] | None = None  # url -> FoundFeed
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class UserError(Exception):
@@ -79,7 +79,7 @@ class BreachRadarTree(app_commands.CommandTree["BreachRadarBot"]):
             text = "You need the Manage Server permission to change BreachRadar's setup."
         elif isinstance(error, app_commands.NoPrivateMessage):
             text = "This command works in a server only."
-        elif isinstance(original, (SubscriptionError, UserError, ValueError)):
+        elif isinstance(original, (SubscriptionError, UserError, FeedNotFound)):
             text = str(original) or "That did not work."
         elif isinstance(error, app_commands.TransformerError):
             text = f"{error.value!r} is not a valid value for that option."
@@ -196,10 +196,6 @@ class BreachRadarBot(commands.Bot):
         if missing:
             return 50013, "the bot lacks " + ", ".join(p.replace("_", " ") for p in missing)
         return None
-
-    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
-        # discord.py waits 5 s before every re-identify; keep that, Discord asks for it.
-        await super().before_identify_hook(shard_id, initial=initial)
 
 
 def all_command_names(bot: BreachRadarBot) -> list[str]:

@@ -166,8 +166,9 @@ class Subscriptions:
 
     def targets_for(self, match: Match) -> list[str]:
         """Outbox targets (``channel:<id>``) for the channels watching the matched company."""
-        keys = {match.company.key}
-        return [f"channel:{c}" for k in keys for c in sorted(self._channels_by_company.get(k, ()))]
+        return [
+            f"channel:{c}" for c in sorted(self._channels_by_company.get(match.company.key, ()))
+        ]
 
     def guild_of(self, channel_id: int) -> int | None:
         return self._guild_of_channel.get(channel_id)
