@@ -18,7 +18,7 @@ import discord
 from bot.delivery import DeliveryError
 from bot.embeds import channel_message
 from bot.store import Delivery
-from bot.subscriptions import Subscriptions
+from bot.subscriptions import Subscriptions, visible_to
 from scrapers.models import Evidence
 
 log = logging.getLogger(__name__)
@@ -85,11 +85,18 @@ class ChannelSink:
             # disclosure of the same incident comes as an update and is posted then.
             return None
         edit_id = delivery.payload.get("edit_message_id")
+        payload = dict(delivery.payload)
+        # Another server's own feed may have reported the same incident: not for this one.
+        payload["sources"] = [
+            src
+            for src in payload.get("sources") or []
+            if visible_to(str(src.get("source") or ""), guild_id)
+        ]
         if settings is not None and guild_id and settings.mode == "digest" and not edit_id:
-            await self.subscriptions.hold_for_digest(guild_id, channel_id, delivery.payload)
+            await self.subscriptions.hold_for_digest(guild_id, channel_id, payload)
             return None
         role_id = settings.mention_role_id if settings else None
-        body = channel_message(delivery.payload, role_id=role_id, new=not edit_id)
+        body = channel_message(payload, role_id=role_id, new=not edit_id)
         return await self.post(
             channel_id,
             body,

@@ -173,7 +173,7 @@ def lookup_embed(
     page = min(max(page, 0), pages - 1)
     shown = entries[page * per_page : (page + 1) * per_page]
     embed: dict[str, Any] = {
-        "title": safe_text(f"{company}: {len(entries)} incidents and disclosures", TITLE_MAX),
+        "title": f"{safe_text(company, 150)}: {len(entries)} incidents and disclosures",
         "color": 0x3498DB,
         "fields": [],
         "footer": {"text": f"Page {page + 1} of {pages} · newest first"},

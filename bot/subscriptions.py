@@ -631,7 +631,7 @@ class Subscriptions:
             if row is not None:
                 return _source(row), False
             count = await conn.scalar(select(func.count()).select_from(guild_sources))
-            name = f"guild-{guild_id}-{int(count or 0) + 1}"
+            name = f"{GUILD_SOURCE_PREFIX}{guild_id}-{int(count or 0) + 1}"
             await conn.execute(
                 guild_sources.insert().values(
                     guild_id=guild_id,
@@ -679,7 +679,13 @@ class Subscriptions:
         entries: list[LookupEntry] = []
         urls: set[str] = set()
         for row in found:
-            sources = await self.store.incident_sources(row.id)
+            sources = [
+                src
+                for src in await self.store.incident_sources(row.id)
+                if visible_to(src["source"], guild_id)
+            ]
+            if not sources:
+                continue  # known only from another server's own feed
             urls.update(s["url"] for s in sources)
             entries.append(
                 LookupEntry(
@@ -710,6 +716,8 @@ class Subscriptions:
                     .limit(limit - len(entries))
                 )
                 for d in stray:
+                    if not visible_to(d.source, guild_id):
+                        continue
                     if d.url in urls:
                         continue
                     entries.append(
@@ -748,6 +756,16 @@ class Subscriptions:
             if row is not None:
                 out.append(row)
         return out
+
+
+GUILD_SOURCE_PREFIX = "guild-"
+
+
+def visible_to(source_name: str, guild_id: int | None) -> bool:
+    """Whether a source's items may be shown to ``guild_id``: a server's own feed is its own."""
+    if not source_name.startswith(GUILD_SOURCE_PREFIX):
+        return True
+    return guild_id is not None and source_name.startswith(f"{GUILD_SOURCE_PREFIX}{guild_id}-")
 
 
 def _company(row: Any) -> Company:

@@ -194,6 +194,11 @@ async def test_server_feed_alerts_only_that_server(flow: Flow, web: LocalServer)
     assert h.fake.channel(h.news_b.id).messages == []  # type: ignore[union-attr]
     assert await h.store.delivery_counts() == {"sent": 1}  # no webhook row either
     assert await feeds.poll_due() == []  # not due again for half an hour
+    # Nor does /lookup show the other server what this server's feed found.
+    theirs = await h.fake.slash(h.guild_b, h.news_b, "lookup", options={"company": "Casio"})
+    assert "Nothing in the database" in theirs.text()
+    ours = await h.fake.slash(h.guild_a, h.general_a, "lookup", options={"company": "Casio"})
+    assert "Casio: 1 incidents and disclosures" in ours.text()
 
 
 async def test_server_feed_never_reaches_private_addresses(flow: Flow, web: LocalServer) -> None:
