@@ -63,3 +63,31 @@ async def test_run_starts_the_bot_beside_the_scheduler(
     assert fake.identify_payloads[0]["intents"] == 1  # guilds only, nothing privileged
     assert len(fake.received("PUT", r"/applications/\d+/commands")) == 1
     assert b"fake-token-for-tests" not in stderr
+
+
+@pytest.mark.slow
+async def test_run_exits_when_discord_refuses_the_token(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    """A token Discord refuses stops the service with exit code 1, without echoing it."""
+    fake_discord.fail("GET", "/users/@me", 401)
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "sources.toml").write_text("")
+    (config / "watchlist.toml").write_text("")
+    env = dict(os.environ)
+    env.update(
+        PYTHONPATH=str(ROOT),
+        DISCORD_TOKEN="revoked-token-for-tests",
+        BREACHRADAR_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+        BREACHRADAR_DISCORD_API_URL=fake_discord.api_url,
+        BREACHRADAR_DISCORD_GATEWAY_URL=fake_discord.gateway_url,
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--config", str(config),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 1
+    assert b"the Discord bot stopped: LoginFailure" in stderr
+    assert b"revoked-token-for-tests" not in stderr
