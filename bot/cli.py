@@ -52,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the service: poll on schedule and deliver")
     _common(run)
+    run.add_argument(
+        "--dev-guild",
+        type=int,
+        metavar="ID",
+        help="sync slash commands to this Discord server only (instant, for development)",
+    )
 
     check = sub.add_parser("check-config", help="validate the configuration")
     _common(check, db=False)
@@ -277,22 +283,87 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
         ):
             pipeline = Pipeline(config, store, fetcher)
             sinks = make_sinks(config, client)
-            if not sinks:
+            routes: dict[str, Any] = {}
+            discord_bot = None
+            if config.settings.discord_token:
+                from bot.client import prepare
+
+                discord_bot, routes = await prepare(
+                    config, store, pipeline, fetcher, dev_guild=getattr(args, "dev_guild", None)
+                )
+            if not sinks and not routes:
                 log.info("no webhooks configured: matches go to the log only")
-            outbox = Outbox(store, sinks, owner="run")
+            outbox = Outbox(store, sinks, owner="run", routes=routes)
             service = Service(pipeline, outbox, config.enabled_sources)
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, service.request_stop)
             log.info(
                 "watching %d companies across %d sources",
-                len(config.watchlist),
+                len(pipeline.matcher.companies),
                 len(config.enabled_sources),
             )
-            await service.run_forever()
+            bot_task = None
+            feeds_task = None
+            if discord_bot is not None:
+                bot_task = asyncio.create_task(
+                    discord_bot.start(config.settings.discord_token or ""), name="discord"
+                )
+                bot_task.add_done_callback(lambda task: _bot_ended(task, service))
+                feeds_task = asyncio.create_task(
+                    _bot_background(discord_bot.subscriptions, pipeline, outbox, routes),
+                    name="server-feeds-and-digests",
+                )
+            try:
+                await service.run_forever()
+            finally:
+                if feeds_task is not None:
+                    feeds_task.cancel()
+                    await asyncio.gather(feeds_task, return_exceptions=True)
+                if discord_bot is not None and bot_task is not None:
+                    await discord_bot.close()
+                    await asyncio.gather(bot_task, return_exceptions=True)
+            if (
+                bot_task is not None
+                and bot_task.done()
+                and not bot_task.cancelled()
+                and bot_task.exception() is not None
+            ):
+                return 1
     finally:
         await store.close()
     return 0
+
+
+async def _bot_background(
+    subscriptions: Any, pipeline: Pipeline, outbox: Outbox, routes: dict[str, Any]
+) -> None:
+    """Once a minute: poll the feeds servers added, deliver, and send due digests."""
+    from bot.digest import DigestSender
+    from bot.guild_feeds import GuildFeeds
+
+    feeds = GuildFeeds(pipeline, subscriptions)
+    digests = DigestSender(routes["channel:"])
+    while True:
+        try:
+            results = await feeds.poll_due()
+            if any(r.found for r in results):
+                await outbox.flush()
+            await digests.send_due()
+        except Exception:
+            log.exception("server feeds or digests failed")
+        await asyncio.sleep(60)
+
+
+def _bot_ended(task: asyncio.Task[None], service: Any) -> None:
+    """Stop the service when the bot stops by itself (a bad token, say): fail loudly."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        # Never print the exception's arguments: a login error may echo the request.
+        log.error("the Discord bot stopped: %s", type(error).__name__)
+        service.request_stop()
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:

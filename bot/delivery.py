@@ -142,9 +142,12 @@ class Outbox:
         owner: str = "local",
         max_inline_wait: float = 30.0,
         inline_retries: int = 2,
+        routes: Mapping[str, Sink] | None = None,
     ) -> None:
         self.store = store
         self.sinks = dict(sinks)
+        # Sinks for whole families of targets by prefix ("channel:" -> one ChannelSink).
+        self.routes = dict(routes or {})
         self.owner = owner
         # Waits up to this long inside one flush (a 429's retry_after); longer waits are left
         # to the next flush so one slow receiver cannot hold the others.
@@ -171,9 +174,18 @@ class Outbox:
             if all(p.sent == 0 for p in results):
                 return report
 
+    def sink_for(self, target: str) -> Sink | None:
+        """The sink for ``target``: an exact one, else the one for its prefix."""
+        sink = self.sinks.get(target)
+        if sink is None:
+            for prefix, routed in self.routes.items():
+                if target.startswith(prefix):
+                    return routed
+        return sink
+
     async def _send_in_order(self, target: str, items: list[Delivery]) -> FlushReport:
         report = FlushReport()
-        sink = self.sinks.get(target)
+        sink = self.sink_for(target)
         for index, item in enumerate(items):
             if sink is None:
                 # The target is no longer configured; keep the row for when it returns.

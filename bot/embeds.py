@@ -47,7 +47,10 @@ def alert_embed(alert: dict[str, Any]) -> dict[str, Any]:
     """Return the embed (Discord's JSON form) for one alert payload."""
     evidence = str(alert.get("evidence") or Evidence.REPORTED.value)
     prefix = "Update: " if alert.get("kind") == "update" else ""
-    title = safe_text(prefix + str(alert.get("title") or "Untitled disclosure"), TITLE_MAX)
+    # The prefix is ours: escaping it would show a stray backslash.
+    title = prefix + safe_text(
+        str(alert.get("title") or "Untitled disclosure"), TITLE_MAX - len(prefix)
+    )
     embed: dict[str, Any] = {
         "title": title,
         "color": EVIDENCE_COLOUR.get(evidence, EVIDENCE_COLOUR[Evidence.REPORTED.value]),
@@ -93,6 +96,9 @@ def alert_embed(alert: dict[str, Any]) -> dict[str, Any]:
     first_seen = _iso(alert.get("first_seen"))
     if first_seen:
         embed["timestamp"] = first_seen
+        embed["fields"].insert(
+            3, {"name": "First seen", "value": _when(alert.get("first_seen")), "inline": True}
+        )
     embed["footer"] = {"text": "BreachRadar · first seen"}
     return fit_embed(embed)
 
@@ -126,3 +132,103 @@ def webhook_message(alert: dict[str, Any]) -> dict[str, Any]:
         "allowed_mentions": NO_MENTIONS,
         "username": "BreachRadar",
     }
+
+
+def channel_message(
+    alert: dict[str, Any], *, role_id: int | None = None, new: bool = True
+) -> dict[str, Any]:
+    """The JSON body of a channel message for one alert; only ``role_id`` may be pinged."""
+    body: dict[str, Any] = {
+        "embeds": [alert_embed(alert)],
+        "allowed_mentions": {"parse": [], "roles": [str(role_id)] if role_id else []},
+    }
+    if role_id and new:  # an edit in place never pings again
+        body["content"] = f"<@&{role_id}>"
+    return body
+
+
+def sample_alert() -> dict[str, Any]:
+    """An alert payload for ``/alerts test``, shaped like a real one."""
+    return {
+        "kind": "alert",
+        "incident": 0,
+        "company": "Example Corp",
+        "title": "Sample alert: Example Corp discloses a cybersecurity incident",
+        "url": "https://example.com/press/security-incident",
+        "source": "breachradar-test",
+        "evidence": Evidence.CONFIRMED.value,
+        "published": None,
+        "first_seen": None,
+        "summary": "This is what an alert looks like. No incident happened.",
+        "reason": "a test requested with /alerts test",
+        "sources": [],
+    }
+
+
+def lookup_embed(
+    company: str, entries: list[dict[str, Any]], page: int, per_page: int
+) -> dict[str, Any]:
+    """One page of ``/lookup``: newest first, each with its evidence and sources."""
+    pages = max(1, -(-len(entries) // per_page))
+    page = min(max(page, 0), pages - 1)
+    shown = entries[page * per_page : (page + 1) * per_page]
+    embed: dict[str, Any] = {
+        "title": f"{safe_text(company, 150)}: {len(entries)} incidents and disclosures",
+        "color": 0x3498DB,
+        "fields": [],
+        "footer": {"text": f"Page {page + 1} of {pages} · newest first"},
+    }
+    if not entries:
+        embed["description"] = "Nothing in the database about this company yet."
+    for entry in shown:
+        links = [
+            f"[{safe_text(name, 64)}]({url})" if (url := safe_url(link)) else safe_text(name, 64)
+            for name, link in entry.get("sources", [])[:5]
+        ]
+        value = (
+            f"**{entry['evidence']}** · first seen {_when(entry.get('first_seen'))}"
+            + (f" · published {_when(entry.get('published'))}" if entry.get("published") else "")
+            + ("\n" + ", ".join(links) if links else "")
+        )
+        embed["fields"].append(
+            {
+                "name": safe_text(entry.get("title"), 256) or "Untitled",
+                "value": truncate(value, FIELD_VALUE_MAX),
+            }
+        )
+    return fit_embed(embed)
+
+
+def digest_message(alerts: list[dict[str, Any]], *, role_id: int | None = None) -> dict[str, Any]:
+    """One message with the day's held alerts, newest incidents last, within the limits."""
+    embed: dict[str, Any] = {
+        "title": f"Daily digest: {len(alerts)} incident{'s' if len(alerts) != 1 else ''}",
+        "color": max((EVIDENCE_COLOUR.get(str(a.get("evidence")), 0) for a in alerts), default=0),
+        "fields": [],
+        "footer": {"text": "BreachRadar digest"},
+    }
+    for alert in alerts[:25]:
+        link = safe_url(alert.get("url"))
+        value = (
+            f"{safe_text(alert.get('evidence'), 16)} · {len(alert.get('sources') or [])} sources"
+        )
+        if link:
+            value += f" · [read]({link})"
+        embed["fields"].append(
+            {
+                "name": truncate(
+                    f"{safe_text(alert.get('company'), 60)}: {safe_text(alert.get('title'), 190)}",
+                    256,
+                ),
+                "value": truncate(value, FIELD_VALUE_MAX),
+            }
+        )
+    if len(alerts) > 25:
+        embed["description"] = f"The 25 first of {len(alerts)}; use /latest for the rest."
+    body: dict[str, Any] = {
+        "embeds": [fit_embed(embed)],
+        "allowed_mentions": {"parse": [], "roles": [str(role_id)] if role_id else []},
+    }
+    if role_id:
+        body["content"] = f"<@&{role_id}>"
+    return body

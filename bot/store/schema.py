@@ -118,14 +118,108 @@ meta = Table(
     Column("value", Text, nullable=False),
 )
 
+# -- Discord servers ("guilds"): every row below belongs to exactly one guild -------------
+
+# Companies a server added beyond the operator's watchlist; all servers' companies are
+# matched, but only the server that added one sees its aliases and domains.
+guild_companies = Table(
+    "guild_companies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("guild_id", BigInteger, nullable=False),
+    Column("key", Text, nullable=False),  # the name, case-folded
+    Column("name", Text, nullable=False),
+    Column("aliases", Text, nullable=False, default="[]"),  # JSON list
+    Column("domains", Text, nullable=False, default="[]"),  # JSON list
+    Column("created_by", BigInteger),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("guild_id", "key", name="uq_guild_company"),
+)
+
+# Which channel of which server watches which company.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("guild_id", BigInteger, nullable=False),
+    Column("channel_id", BigInteger, nullable=False),
+    Column("company_key", Text, nullable=False),
+    Column("company_name", Text, nullable=False),
+    Column("created_by", BigInteger),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False, default="ok"),  # ok | broken
+    Column("broken_reason", Text),
+    UniqueConstraint("guild_id", "channel_id", "company_key", name="uq_subscription"),
+    Index("ix_subscriptions_company", "company_key"),
+)
+
+# One row per server that changed its alert settings.
+guild_settings = Table(
+    "guild_settings",
+    metadata,
+    Column("guild_id", BigInteger, primary_key=True),
+    Column("mention_role_id", BigInteger),
+    Column("min_evidence", String(16), nullable=False, default="claimed"),
+    Column("mode", String(16), nullable=False, default="instant"),  # instant | digest
+    Column("updated_by", BigInteger),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Feeds a server added for itself.
+guild_sources = Table(
+    "guild_sources",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("guild_id", BigInteger, nullable=False),
+    Column("name", String(64), nullable=False),  # kebab-case source id, unique overall
+    Column("page_url", Text, nullable=False),
+    Column("feed_url", Text, nullable=False),
+    Column("title", Text),
+    Column("added_by", BigInteger),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("guild_id", "feed_url", name="uq_guild_source"),
+    UniqueConstraint("name", name="uq_guild_source_name"),
+)
+
+# Channels Discord refused (deleted, or the bot lost access): delivery stops until fixed.
+broken_channels = Table(
+    "broken_channels",
+    metadata,
+    Column("channel_id", BigInteger, primary_key=True),
+    Column("guild_id", BigInteger),
+    Column("code", Integer),
+    Column("reason", Text, nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+)
+
+# Alerts held for a server that asked for a daily digest instead of instant alerts.
+digest_items = Table(
+    "digest_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("guild_id", BigInteger, nullable=False),
+    Column("channel_id", BigInteger, nullable=False),
+    Column("incident_id", Integer, nullable=False),
+    Column("payload", Text, nullable=False),  # JSON of the alert, the latest per incident
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Index("ix_digest_items_pending", "channel_id", "sent_at"),
+)
+
 __all__ = [
     "BigInteger",
     "Boolean",
+    "broken_channels",
     "deliveries",
+    "digest_items",
     "disclosures",
+    "guild_companies",
+    "guild_settings",
+    "guild_sources",
     "incidents",
     "matches",
     "meta",
     "metadata",
     "source_state",
+    "subscriptions",
 ]

@@ -1,0 +1,160 @@
+"""Deliver alerts to Discord channels through the bot's own connection.
+
+A retry never posts twice: every message carries a nonce derived from its outbox row,
+with ``enforce_nonce`` so Discord drops a duplicate create. A channel that was deleted or
+that the bot may no longer write to is marked broken and never retried, since Discord bans
+clients that keep collecting 403s and 404s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import discord
+
+from bot.delivery import DeliveryError
+from bot.embeds import channel_message
+from bot.store import Delivery
+from bot.subscriptions import Subscriptions, visible_to
+from scrapers.models import Evidence
+
+log = logging.getLogger(__name__)
+
+# Discord's codes for "this channel is gone or closed to us": stop, do not retry.
+GONE_CODES = {10003: "the channel was deleted", 50001: "the bot cannot see the channel",
+              50013: "the bot may not post or embed in the channel"}  # fmt: skip
+GLOBAL_RATE = 40.0  # requests per second, under Discord's global 50/s (discord.py has none)
+
+
+class Pacer:
+    """Space requests evenly so a fan-out to many channels stays under the global limit."""
+
+    def __init__(self, per_second: float) -> None:
+        self._interval = 1.0 / per_second
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            if self._next > now:
+                await asyncio.sleep(self._next - now)
+            self._next = max(now, self._next) + self._interval
+
+
+class ChannelSink:
+    """Posts (or edits) one alert in the channel named by the target ``channel:<id>``."""
+
+    def __init__(
+        self,
+        client: discord.Client,
+        subscriptions: Subscriptions,
+        *,
+        rate: float = GLOBAL_RATE,
+        ready: asyncio.Event | None = None,
+        ready_timeout: float = 30.0,
+    ) -> None:
+        self.client = client
+        self.subscriptions = subscriptions
+        self.pacer = Pacer(rate)
+        # Set once the bot is connected and has checked its channels; until then a send
+        # would fail with 401 and be taken for a permanent error.
+        self.ready = ready
+        self.ready_timeout = ready_timeout
+
+    def __repr__(self) -> str:
+        return "ChannelSink()"
+
+    async def send(self, delivery: Delivery) -> str | None:
+        channel_id = int(delivery.target.split(":", 1)[1])
+        if self.ready is not None and not self.ready.is_set():
+            try:
+                await asyncio.wait_for(self.ready.wait(), self.ready_timeout)
+            except TimeoutError:
+                raise DeliveryError("not connected to Discord yet", retry_after=60.0) from None
+        if await self.subscriptions.is_broken(channel_id):
+            raise DeliveryError(f"channel {channel_id} is marked broken", permanent=True)
+        guild_id = self.subscriptions.guild_of(channel_id)
+        settings = await self.subscriptions.settings(guild_id) if guild_id else None
+        evidence = Evidence(str(delivery.payload.get("evidence") or Evidence.REPORTED.value))
+        if settings is not None and not settings.wants(evidence):
+            # Below this server's threshold: nothing to show; a later, stronger
+            # disclosure of the same incident comes as an update and is posted then.
+            return None
+        edit_id = delivery.payload.get("edit_message_id")
+        payload = dict(delivery.payload)
+        # Another server's own feed may have reported the same incident: not for this one.
+        payload["sources"] = [
+            src
+            for src in payload.get("sources") or []
+            if visible_to(str(src.get("source") or ""), guild_id)
+        ]
+        if settings is not None and guild_id and settings.mode == "digest" and not edit_id:
+            await self.subscriptions.hold_for_digest(guild_id, channel_id, payload)
+            return None
+        role_id = settings.mention_role_id if settings else None
+        body = channel_message(payload, role_id=role_id, new=not edit_id)
+        return await self.post(
+            channel_id,
+            body,
+            nonce=f"br{delivery.id}",
+            role_id=role_id,
+            edit_id=int(edit_id) if edit_id else None,
+        )
+
+    async def post(
+        self,
+        channel_id: int,
+        body: dict[str, Any],
+        *,
+        nonce: str,
+        role_id: int | None = None,
+        edit_id: int | None = None,
+    ) -> str:
+        """Send (or edit) one message; map Discord's refusals to DeliveryError."""
+        embeds = [discord.Embed.from_dict(e) for e in body.get("embeds", [])]
+        mentions = discord.AllowedMentions.none()
+        if role_id:
+            mentions.roles = [discord.Object(role_id)]
+        channel = self.client.get_partial_messageable(channel_id)
+        await self.pacer.wait()
+        try:
+            if edit_id:
+                message = channel.get_partial_message(edit_id)
+                edited = await message.edit(embeds=embeds, allowed_mentions=mentions)
+                return str(edited.id)
+            sent = await channel.send(
+                content=body.get("content"),
+                embeds=embeds,
+                allowed_mentions=mentions,
+                nonce=nonce,
+            )
+            return str(sent.id)
+        except discord.HTTPException as exc:
+            raise await self._failure(channel_id, exc, editing=bool(edit_id)) from None
+        except (OSError, TimeoutError) as exc:
+            raise DeliveryError(f"channel {channel_id}: {type(exc).__name__}") from None
+
+    async def _failure(
+        self, channel_id: int, exc: discord.HTTPException, *, editing: bool
+    ) -> DeliveryError:
+        if exc.code in GONE_CODES:
+            reason = GONE_CODES[exc.code]
+            log.warning("channel %s: %s (code %s); delivery stopped", channel_id, reason, exc.code)
+            await self.subscriptions.mark_broken(channel_id, reason, code=exc.code)
+            return DeliveryError(f"channel {channel_id}: {reason}", permanent=True)
+        if editing and exc.code == 10008:
+            return DeliveryError(
+                f"channel {channel_id}: the alert to update was deleted", permanent=True
+            )
+        if exc.status == 429:
+            retry = getattr(exc, "retry_after", None)
+            return DeliveryError(f"channel {channel_id}: rate limited", retry_after=retry)
+        if exc.status >= 500:
+            return DeliveryError(f"channel {channel_id}: Discord answered {exc.status}")
+        return DeliveryError(
+            f"channel {channel_id}: Discord answered {exc.status} ({exc.code})", permanent=True
+        )

@@ -1,0 +1,233 @@
+"""The Discord bot: a thin discord.py client over the subscriptions core.
+
+No privileged intents: slash commands reach the bot whatever its intents, and the guilds
+intent is enough to know the channels and the bot's own permissions in them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.feed_discovery import FeedNotFound
+from bot.store import SourceHealth, Store
+from bot.subscriptions import SubscriptionError, Subscriptions
+
+log = logging.getLogger(__name__)
+
+COGS = ("bot.cogs.watch", "bot.cogs.lookup", "bot.cogs.sources", "bot.cogs.alerts")
+COMMANDS_HASH_KEY = "discord.commands_hash"
+# What the bot needs in a channel it posts alerts to.
+NEEDED_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
+
+
+def point_at(api_url: str, gateway_url: str) -> None:
+    """Send discord.py's REST calls and gateway connection to the given addresses."""
+    discord.http.Route.BASE = api_url.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+@dataclass(slots=True)
+class BotServices:
+    """What the commands work with, passed in so tests use the real parts."""
+
+    store: Store
+    subscriptions: Subscriptions
+    source_health: Callable[[], Awaitable[dict[str, SourceHealth]]]
+    source_names: Sequence[str] = ()
+    find_feed: Callable[[str], Awaitable[Any]] | None = None  # url -> FoundFeed
+
+
+class UserError(Exception):
+    """Shown to the user as a short ephemeral message."""
+
+
+def can_manage(interaction: discord.Interaction[Any]) -> bool:
+    """Manage Server, checked in code: admins can override default member permissions."""
+    return interaction.guild_id is not None and interaction.permissions.manage_guild
+
+
+def manage_guild_only() -> Callable[[Any], Any]:
+    """Decorator for commands that change a server's setup."""
+
+    def predicate(interaction: discord.Interaction[Any]) -> bool:
+        if not can_manage(interaction):
+            raise app_commands.MissingPermissions(["manage_guild"])
+        return True
+
+    return app_commands.check(predicate)
+
+
+class BreachRadarTree(app_commands.CommandTree["BreachRadarBot"]):
+    """Turns failures into short ephemeral answers instead of silence."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[BreachRadarBot], error: app_commands.AppCommandError
+    ) -> None:
+        original = getattr(error, "original", error)
+        if isinstance(error, app_commands.MissingPermissions):
+            text = "You need the Manage Server permission to change BreachRadar's setup."
+        elif isinstance(error, app_commands.NoPrivateMessage):
+            text = "This command works in a server only."
+        elif isinstance(original, (SubscriptionError, UserError, FeedNotFound)):
+            text = str(original) or "That did not work."
+        elif isinstance(error, app_commands.TransformerError):
+            text = f"{error.value!r} is not a valid value for that option."
+        else:
+            log.error("command failed", exc_info=original)
+            text = "Something went wrong on our side; the error was logged."
+        await reply(interaction, text)
+
+
+async def reply(interaction: discord.Interaction[Any], text: str, **kwargs: Any) -> None:
+    """Answer ephemerally, whether or not the interaction was deferred."""
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True, **kwargs)
+    else:
+        await interaction.response.send_message(text, ephemeral=True, **kwargs)
+
+
+class BreachRadarBot(commands.Bot):
+    """The bot process: commands, command sync and the start-up channel check."""
+
+    def __init__(
+        self, services: BotServices, *, dev_guild: int | None = None, **options: Any
+    ) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            tree_cls=BreachRadarTree,
+            **options,
+        )
+        self.services = services
+        self.dev_guild = dev_guild
+        self.synced = False
+        self.channel_problems: list[str] = []
+        self.channels_checked = asyncio.Event()
+
+    @property
+    def subscriptions(self) -> Subscriptions:
+        return self.services.subscriptions
+
+    async def setup_hook(self) -> None:
+        for name in COGS:
+            await self.load_extension(name)
+        self.synced = await self.sync_commands()
+
+    def command_definitions(self) -> list[dict[str, Any]]:
+        """The global commands as Discord receives them, sorted by name."""
+        return sorted(
+            (c.to_dict(self.tree) for c in self.tree.get_commands()), key=lambda d: d["name"]
+        )
+
+    def commands_hash(self) -> str:
+        text = json.dumps(self.command_definitions(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    async def sync_commands(self) -> bool:
+        """Sync to the dev guild, or globally only when the definitions changed."""
+        if self.dev_guild is not None:
+            guild = discord.Object(self.dev_guild)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+            log.info("commands synced to development guild %s", self.dev_guild)
+            return True
+        digest = self.commands_hash()
+        if await self.services.store.get_meta(COMMANDS_HASH_KEY) == digest:
+            log.info("commands unchanged; not syncing")
+            return False
+        await self.tree.sync()
+        await self.services.store.set_meta(COMMANDS_HASH_KEY, digest)
+        log.info("commands synced globally")
+        return True
+
+    async def on_ready(self) -> None:
+        self.channel_problems = await self.check_channels()
+        self.channels_checked.set()
+
+    async def check_channels(self) -> list[str]:
+        """Check that every subscribed channel exists and is writable; mark the rest broken."""
+        problems: list[str] = []
+        for channel_id in await self.subscriptions.channel_ids():
+            problem = await self._check_channel(channel_id)
+            if problem is None:
+                if await self.subscriptions.is_broken(channel_id):
+                    await self.subscriptions.repair(channel_id)
+                continue
+            code, reason = problem
+            log.warning("subscribed channel %s: %s; its alerts are paused", channel_id, reason)
+            problems.append(f"channel {channel_id}: {reason}")
+            await self.subscriptions.mark_broken(channel_id, reason, code=code)
+        return problems
+
+    async def _check_channel(self, channel_id: int) -> tuple[int, str] | None:
+        channel: Any = self.get_channel(channel_id)
+        if channel is None:
+            try:
+                channel = await self.fetch_channel(channel_id)
+            except discord.NotFound:
+                return 10003, "the channel was deleted"
+            except discord.Forbidden:
+                return 50001, "the bot cannot see the channel"
+            except discord.HTTPException as exc:
+                log.warning("could not check channel %s: %s", channel_id, exc)
+                return None  # Discord trouble is not the channel's fault
+        if not isinstance(channel, discord.abc.GuildChannel):
+            return None
+        me = channel.guild.me
+        if me is None:
+            return None
+        permissions = channel.permissions_for(me)
+        missing = [p for p in NEEDED_PERMISSIONS if not getattr(permissions, p)]
+        if missing:
+            return 50013, "the bot lacks " + ", ".join(p.replace("_", " ") for p in missing)
+        return None
+
+
+def all_command_names(bot: BreachRadarBot) -> list[str]:
+    """Every slash command's full name, for the start-up log and the meta test."""
+    names: list[str] = []
+    for command in bot.tree.walk_commands():
+        if isinstance(command, app_commands.Command):
+            names.append(command.qualified_name)
+    return names
+
+
+async def prepare(
+    config: Any, store: Store, pipeline: Any, fetcher: Any, *, dev_guild: int | None = None
+) -> tuple[BreachRadarBot, dict[str, Any]]:
+    """Build the bot for ``breachradar run`` and the outbox route to its channels."""
+    from bot.channel_sink import ChannelSink
+    from bot.feed_discovery import feed_finder
+    from bot.subscriptions import connect_pipeline
+
+    settings = config.settings
+    point_at(settings.discord_api_url, settings.discord_gateway_url)
+    subs = Subscriptions(store, config.watchlist)
+    await subs.load()
+    await connect_pipeline(pipeline, subs)
+    services = BotServices(
+        store=store,
+        subscriptions=subs,
+        source_health=store.source_health,
+        source_names=[s.name for s in config.enabled_sources],
+        # Server admins' URLs never reach private addresses, whatever the operator allows.
+        find_feed=feed_finder(fetcher, allow_private=False),
+    )
+    bot = BreachRadarBot(services, dev_guild=dev_guild)
+    sink = ChannelSink(bot, subs, ready=bot.channels_checked)
+    return bot, {"channel:": sink}
