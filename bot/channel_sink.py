@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 import discord
 
 from bot.delivery import DeliveryError
 from bot.embeds import channel_message
+from bot.ratelimit import DISCORD_GLOBAL_RATE, TokenBucket
 from bot.store import Delivery
 from bot.subscriptions import Subscriptions, visible_to
 from scrapers.models import Evidence
@@ -26,23 +26,6 @@ log = logging.getLogger(__name__)
 # Discord's codes for "this channel is gone or closed to us": stop, do not retry.
 GONE_CODES = {10003: "the channel was deleted", 50001: "the bot cannot see the channel",
               50013: "the bot may not post or embed in the channel"}  # fmt: skip
-GLOBAL_RATE = 40.0  # requests per second, under Discord's global 50/s (discord.py has none)
-
-
-class Pacer:
-    """Space requests evenly so a fan-out to many channels stays under the global limit."""
-
-    def __init__(self, per_second: float) -> None:
-        self._interval = 1.0 / per_second
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            if self._next > now:
-                await asyncio.sleep(self._next - now)
-            self._next = max(now, self._next) + self._interval
 
 
 class ChannelSink:
@@ -53,13 +36,13 @@ class ChannelSink:
         client: discord.Client,
         subscriptions: Subscriptions,
         *,
-        rate: float = GLOBAL_RATE,
+        rate: float = DISCORD_GLOBAL_RATE,
         ready: asyncio.Event | None = None,
         ready_timeout: float = 30.0,
     ) -> None:
         self.client = client
         self.subscriptions = subscriptions
-        self.pacer = Pacer(rate)
+        self.pacer = TokenBucket(rate, burst=1)
         # Set once the bot is connected and has checked its channels; until then a send
         # would fail with 401 and be taken for a permanent error.
         self.ready = ready
@@ -120,7 +103,7 @@ class ChannelSink:
         if role_id:
             mentions.roles = [discord.Object(role_id)]
         channel = self.client.get_partial_messageable(channel_id)
-        await self.pacer.wait()
+        await self.pacer.acquire()
         try:
             if edit_id:
                 message = channel.get_partial_message(edit_id)

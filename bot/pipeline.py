@@ -164,7 +164,7 @@ class Pipeline:
 
             if not conditional:
                 return await request()
-            return await self.responses.get(url, spec.every.total_seconds(), request)
+            return await self.responses.get(url, spec.every.total_seconds(), request, spec.name)
 
         return fetch
 

@@ -21,6 +21,8 @@ Fetch = Callable[[str, bool], Awaitable[Page | None]]
 class _Entry:
     started: float
     result: asyncio.Future[Page | None]
+    # Who has had this answer: a source polling again wants a fresh one, not its own.
+    consumers: set[str]
 
 
 class ResponseShare:
@@ -32,18 +34,27 @@ class ResponseShare:
         self.shared = 0  # answers handed out without a request
 
     async def get(
-        self, url: str, max_age: float, fetch: Callable[[], Awaitable[Page | None]]
+        self,
+        url: str,
+        max_age: float,
+        fetch: Callable[[], Awaitable[Page | None]],
+        requester: str = "",
     ) -> Page | None:
-        """Return ``url``'s answer from under ``max_age`` seconds ago, else fetch it."""
+        """Return ``url``'s answer from under ``max_age`` seconds ago, else fetch it.
+
+        An answer is shared with other requesters only: the source that asked for it (or
+        already had it) gets a fresh fetch when it polls again.
+        """
         now = self._clock()
         entry = self._entries.get(url)
         # Failed fetches are removed at once, so a remembered entry is pending or a page.
-        if entry is not None and now - entry.started < max_age:
+        if entry is not None and now - entry.started < max_age and requester not in entry.consumers:
+            entry.consumers.add(requester)
             self.shared += 1
             return await asyncio.shield(entry.result)
         self._prune(now, max_age)
         future: asyncio.Future[Page | None] = asyncio.get_running_loop().create_future()
-        self._entries[url] = _Entry(now, future)
+        self._entries[url] = _Entry(now, future, {requester})
         try:
             page = await fetch()
         except BaseException as exc:
