@@ -43,7 +43,8 @@ class PressPageScraper(PageScraper):
     def parse(self, page: Page) -> list[Disclosure]:
         soup = decode_html(page)
         try:
-            nodes = soup.select(self.item)
+            # A hostile page may hold 100,000 items; never collect more than we keep.
+            nodes = soup.select(self.item, limit=MAX_ITEMS)
         except Exception as exc:  # soupsieve raises its own SelectorSyntaxError
             raise ParseError(f"bad item selector {self.item!r}: {exc}") from None
         if not nodes:
@@ -56,7 +57,7 @@ class PressPageScraper(PageScraper):
         if isinstance(base_tag, Tag):
             base = urljoin(page.url, str(base_tag["href"]))
         items: list[Disclosure] = []
-        for node in nodes[:MAX_ITEMS]:
+        for node in nodes:
             title_node = node.select_one(self.title)
             if title_node is None:
                 continue

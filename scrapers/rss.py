@@ -41,9 +41,12 @@ class FeedScraper(PageScraper):
 
     def parse(self, page: Page) -> list[Disclosure]:
         # feedparser takes a bare string for a path or URL: always hand it bytes.
+        content_type = page.content_type or "application/xml"
+        if page.encoding:
+            # The header's charset, so feedparser can weigh it against the XML declaration.
+            content_type += f"; charset={page.encoding}"
         feed = feedparser.parse(
-            io.BytesIO(page.body),
-            response_headers={"content-type": page.content_type or "application/xml"},
+            io.BytesIO(page.body), response_headers={"content-type": content_type}
         )
         if feed.bozo and not feed.entries:
             reason = feed.get("bozo_exception")
