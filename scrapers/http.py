@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpx
 
 from scrapers.base import Page
-from scrapers.errors import FetchError, HTTPStatusError, TooLargeError
+from scrapers.errors import BlockedAddressError, FetchError, HTTPStatusError, TooLargeError
 from scrapers.netguard import Resolver, check_url_shape, resolve_public
 
 DEFAULT_USER_AGENT = "BreachRadar/0.1 (+https://github.com/breachradar/breachradar)"
@@ -193,7 +193,7 @@ class Fetcher:
     ) -> Page | str | None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError(f"not an http(s) URL: {url}")
+            raise BlockedAddressError(f"not an http(s) URL: {url}")
         host = parts.hostname
         headers: dict[str, str] = {}
         extensions: dict[str, object] = {}
