@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Tag
+from lxml import etree
 
 from scrapers.base import Page, PageScraper, SourceSpec
 from scrapers.dates import parse_date
@@ -14,13 +15,32 @@ from scrapers.registry import register
 from scrapers.text import clean_text
 
 MAX_ITEMS = 500  # a list page with more is cut: the newest come first on press pages
+# A BeautifulSoup tree costs about a kilobyte per element; a hostile page of 100,000 items
+# would take hundreds of megabytes and half a minute. Beyond this many elements the page
+# is cut (in document order, so the newest items on a press page are kept).
+MAX_ELEMENTS = 20_000
 
 
 def decode_html(page: Page) -> BeautifulSoup:
     """Parse ``page`` as HTML, trusting the header charset, else the page's own meta tag."""
     # BeautifulSoup sniffs <meta charset> and BOMs when given bytes; a header charset wins.
-    encodings = [page.encoding] if page.encoding else None
-    return BeautifulSoup(page.body, "lxml", from_encoding=encodings[0] if encodings else None)
+    body, encoding = page.body, page.encoding
+    if body.count(b"<") > 2 * MAX_ELEMENTS:
+        body, encoding = _first_elements(body, encoding, MAX_ELEMENTS)
+    return BeautifulSoup(body, "lxml", from_encoding=encoding)
+
+
+def _first_elements(body: bytes, encoding: str | None, limit: int) -> tuple[bytes, str]:
+    """Keep about the first ``limit`` elements of a huge page, parsed by lxml alone."""
+    parser = etree.HTMLPullParser(events=("start",), encoding=encoding)
+    seen = 0
+    for start in range(0, len(body), 32768):
+        parser.feed(body[start : start + 32768])
+        seen += sum(1 for _ in parser.read_events())
+        if seen > limit:
+            break
+    root = parser.close()
+    return etree.tostring(root, method="html", encoding="utf-8"), "utf-8"
 
 
 @register("html")

@@ -81,4 +81,8 @@ class FeedScraper(PageScraper):
                     language=language or None,
                 )
             )
+        if feed.bozo and not items:
+            # Broken XML that still yielded entry shells (a truncated body): say so, rather
+            # than report a healthy, empty feed.
+            raise ParseError(f"not a readable feed: {feed.get('bozo_exception') or 'no items'}")
         return items

@@ -6,6 +6,7 @@ It runs in a thread so that tests, the code under test and subprocesses (the rea
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -65,6 +66,11 @@ class LocalServer:
 
             def log_message(self, *args: object) -> None:  # keep test output clean
                 return
+
+            def handle(self) -> None:
+                # The client may give up on a hostile answer, as it should.
+                with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+                    super().handle()
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
