@@ -53,7 +53,7 @@ Handler = Callable[[Recorded], Response]
 class LocalServer:
     """Serve canned responses by path; each path may answer a sequence, the last repeats."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
         self._routes: dict[tuple[str, str], list[Response] | Handler] = {}
         self.requests: list[Recorded] = []
@@ -117,7 +117,7 @@ class LocalServer:
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
 
-        self._server = ThreadingHTTPServer((host, 0), _Handler)
+        self._server = ThreadingHTTPServer((host, port), _Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
