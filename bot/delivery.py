@@ -229,11 +229,13 @@ class Outbox:
             original = await self.store.sent_message_id(item.target, item.incident_id)
             if original:
                 item.payload["edit_message_id"] = original
-        await self.store.mark_sending(item.id)
         for attempt in range(self.inline_retries + 1):
+            await self.store.mark_sending(item.id)
             try:
                 message_id = await sink.send(item)
             except DeliveryError as exc:
+                # The receiver answered: this attempt is settled, not in doubt.
+                await self.store.mark_unsent(item.id)
                 if exc.permanent:
                     log.warning("delivery %s to %s given up: %s", item.id, item.target, exc)
                     await self.store.mark_retry(item.id, str(exc), retry_at=utcnow(), dead=True)

@@ -571,6 +571,15 @@ class Store:
                 .values(status="sending")
             )
 
+    async def mark_unsent(self, delivery_id: int) -> None:
+        """Record that a send attempt ended without delivering (the lease is kept)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery_id, deliveries.c.status == "sending")
+                .values(status="pending")
+            )
+
     async def recover_interrupted(self, owner: str, now: datetime | None = None) -> list[int]:
         """Put back deliveries a crashed worker held; return those that were mid-send.
 
