@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urljoin
 
+import soupsieve
 from bs4 import BeautifulSoup, Tag
 from lxml import etree
 
@@ -52,6 +53,19 @@ class PressPageScraper(PageScraper):
         for key in ("item", "title"):
             if not isinstance(spec.options.get(key), str) or not spec.options[key].strip():
                 raise ValueError(f"an html source needs a CSS selector in {key!r}")
+        for key in ("item", "title", "link", "date", "summary"):
+            selector = spec.options.get(key)
+            if selector is None:
+                continue
+            if not isinstance(selector, str):
+                raise ValueError(f"{key!r} must be a CSS selector string")
+            try:
+                # Refused when the configuration loads, not at the first poll.
+                soupsieve.compile(selector)
+            except soupsieve.SelectorSyntaxError as exc:
+                raise ValueError(
+                    f"bad CSS selector in {key!r}: {str(exc).splitlines()[0]}"
+                ) from None
         self.item = spec.options["item"]
         self.title = spec.options["title"]
         self.link = spec.options.get("link")

@@ -18,8 +18,10 @@ from scrapers.text import clean_text
 
 
 def _entry_date(entry: Any) -> datetime | None:
+    # dict.get: FeedParserDict.get("updated*") falls back to "published*" with a
+    # DeprecationWarning; we ask for each key ourselves.
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+        parsed = dict.get(entry, key)
         if parsed:
             try:
                 return datetime.fromtimestamp(timegm(parsed), UTC)
@@ -27,7 +29,7 @@ def _entry_date(entry: Any) -> datetime | None:
                 continue
     # feedparser gives up on some odd dates; try our lenient reader on the raw text.
     for key in ("published", "updated", "dc_date"):
-        raw = entry.get(key)
+        raw = dict.get(entry, key)
         if raw:
             found = parse_date(raw)
             if found:
