@@ -59,6 +59,12 @@ def test_sigkill_at_random_moments_loses_nothing(
     ]
     state: dict[str, object] = {"mode": None}
     lock = threading.Lock()
+    timers: list[threading.Timer] = []
+
+    def kill_soon(delay: float) -> None:
+        timer = threading.Timer(delay, service.kill, args=(service.proc,))
+        timers.append(timer)
+        timer.start()
 
     def kill_in_flight(hook: Webhook, request: Recorded) -> None:
         with lock:
@@ -68,7 +74,7 @@ def test_sigkill_at_random_moments_loses_nothing(
                 service.kill()  # the receiver has it, the sender never hears back
             elif mode == "after-post":
                 state["mode"] = None
-                threading.Timer(rng.uniform(0.0, 0.03), service.kill).start()
+                kill_soon(rng.uniform(0.0, 0.03))
 
     rx = Receiver(receiver, hooks, on_post=kill_in_flight)
 
@@ -76,7 +82,7 @@ def test_sigkill_at_random_moments_loses_nothing(
         with lock:
             if state["mode"] == "during-fetch":
                 state["mode"] = None
-                threading.Timer(rng.uniform(0.0, 0.2), service.kill).start()
+                kill_soon(rng.uniform(0.0, 0.2))
 
     original = feed._answer
 
@@ -145,6 +151,8 @@ def test_sigkill_at_random_moments_loses_nothing(
         # Recovery: one last run that is left alone until everything is out.
         with lock:
             state["mode"] = None
+        for timer in timers:
+            timer.join()
         while added < len(COMPANIES) and added < KILLS + 4:
             feed.add(COMPANIES[added])
             added += 1

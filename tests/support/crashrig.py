@@ -119,6 +119,11 @@ class Receiver:
         def answer(request: Recorded) -> Response:
             if self.failing:
                 return Response(500, b'{"message": "500: Internal Server Error", "code": 0}')
+            try:
+                json.loads(request.body)
+            except ValueError:
+                # The sender died mid-body; Discord would reject the fragment too.
+                return Response(400, b'{"message": "Cannot send an empty message", "code": 50006}')
             with self._lock:
                 self._next_id += 1
                 message_id = str(self._next_id)
@@ -185,9 +190,12 @@ class Service:
         )
         self.runs += 1
 
-    def kill(self) -> bool:
-        """SIGKILL the process (by its id); return False if it had already exited."""
-        proc = self.proc
+    def kill(self, proc: subprocess.Popen[bytes] | None = None) -> bool:
+        """SIGKILL the process (by its id); return False if it had already exited.
+
+        A delayed kill passes the process it was aimed at, so it can never hit a later run.
+        """
+        proc = proc or self.proc
         if proc is None:
             return False
         alive = proc.poll() is None
