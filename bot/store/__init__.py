@@ -300,6 +300,8 @@ class Store:
                 query = select(disclosures.c.url_key).where(
                     disclosures.c.source == source,
                     disclosures.c.url_key.in_(keys[start : start + 500]),
+                    # An item still held by an interrupted poll was never announced.
+                    disclosures.c.id.not_in(select(disclosure_pending.c.id)),
                 )
                 if skip:
                     query = query.where(disclosures.c.id.not_in(skip))

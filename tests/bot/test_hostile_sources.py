@@ -12,6 +12,7 @@ import pytest
 
 from bot.pipeline import Pipeline
 from bot.store import Store
+from scrapers.base import Page
 from scrapers.html import MAX_ITEMS
 from scrapers.http import Fetcher, FetchPolicy
 from tests.support.localserver import FIXTURES, LocalServer, Recorded, Response
@@ -331,3 +332,31 @@ async def test_an_interrupted_poll_is_finished_by_the_next(
     assert result.found[0].new_incident
     assert again.new == 0 and not again.found
     assert await store.delivery_counts() == {"pending": 1}
+
+
+async def test_an_interrupted_poll_then_a_reissue_still_alerts(
+    web: LocalServer, store: Store, tmp_path: Path
+) -> None:
+    """Items held by a dead poll do not count as announced when the feed reissues them."""
+    original = (FIXTURES / "hostile/bleepingcomputer-casio.xml").read_bytes()
+    reissued = original.replace(
+        b'<guid isPermaLink="false">https://www.bleepingcomputer.com/news/',
+        b'<guid isPermaLink="false">urn:rebuild-2:',
+    )
+    web.route("/feed", Response(200, reissued, {"Content-Type": RSS}))
+    config = load(
+        write_config(
+            tmp_path / "config",
+            sources=rss_source("bleepingcomputer", web.url("/feed")),
+            settings='max_alert_age = "none"\n',
+        ),
+        "unused",
+    )
+    spec = config.enabled_sources[0]
+    from scrapers.registry import build
+
+    # The first build of the feed was stored by a poll that died before queueing.
+    await store.add_disclosures(build(spec).parse(Page(spec.url, original, RSS)), hold=True)
+    async with Fetcher(policy()) as fetcher:
+        result = await Pipeline(config, store, fetcher).poll(spec)
+    assert [f.match.company.name for f in result.found] == ["Casio"]
