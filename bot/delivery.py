@@ -1,7 +1,9 @@
 """Deliver queued alerts: webhooks over httpx, the log, and (later) Discord channels.
 
 The outbox in the store is the source of truth: an alert is marked sent only after the
-receiver accepted it, so a crash or an outage delays an alert but never loses it.
+receiver accepted it, so a crash or an outage delays an alert but never loses it. Each
+send is marked ``sending`` first, so after a crash the only deliveries that may have
+reached a receiver twice are exactly those known to have been interrupted mid-send.
 """
 
 from __future__ import annotations
@@ -61,7 +63,13 @@ class WebhookSink:
                     f"{self._url.split('?', 1)[0]}/messages/{edit_id}", json=body
                 )
             else:
-                response = await self._client.post(self._url, params={"wait": "true"}, json=body)
+                # Discord ignores the key; receivers that honour Idempotency-Key drop a resend.
+                response = await self._client.post(
+                    self._url,
+                    params={"wait": "true"},
+                    json=body,
+                    headers={"Idempotency-Key": f"breachradar-{delivery.id}"},
+                )
         except httpx.TimeoutException:
             raise DeliveryError(f"webhook {self.label}: timed out") from None
         except httpx.TransportError as exc:
@@ -153,9 +161,26 @@ class Outbox:
         # to the next flush so one slow receiver cannot hold the others.
         self.max_inline_wait = max_inline_wait
         self.inline_retries = inline_retries
+        # One flush at a time: two overlapping flushes could send one target out of order.
+        self._lock = asyncio.Lock()
+        self._recovered = False
+
+    async def recover(self) -> list[int]:
+        """Take back what a crashed run of this owner left claimed or mid-send."""
+        interrupted = await self.store.recover_interrupted(self.owner)
+        for delivery_id in interrupted:
+            log.warning("delivery %s was interrupted while sending; sending it again", delivery_id)
+        self._recovered = True
+        return interrupted
 
     async def flush(self, now: datetime | None = None) -> FlushReport:
         """Deliver everything due; one target's trouble does not hold up the others."""
+        async with self._lock:
+            if not self._recovered:
+                await self.recover()
+            return await self._flush(now)
+
+    async def _flush(self, now: datetime | None) -> FlushReport:
         report = FlushReport()
         while True:
             due = await self.store.claim_due(owner=self.owner, now=now, limit=200)
@@ -222,9 +247,12 @@ class Outbox:
                 await self.store.mark_sent(item.id, message_id=None)
                 return "sent", utcnow()
         for attempt in range(self.inline_retries + 1):
+            await self.store.mark_sending(item.id)
             try:
                 message_id = await sink.send(item)
             except DeliveryError as exc:
+                # The receiver answered: this attempt is settled, not in doubt.
+                await self.store.mark_unsent(item.id)
                 if exc.permanent:
                     log.warning("delivery %s to %s given up: %s", item.id, item.target, exc)
                     await self.store.mark_retry(item.id, str(exc), retry_at=utcnow(), dead=True)

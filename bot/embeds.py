@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.sanitize import safe_text, safe_url, truncate
+from bot.sanitize import link_target, safe_text, safe_url, truncate
 from scrapers.models import Evidence
 
 # Discord's limits on one embed.
@@ -46,6 +46,8 @@ def _when(value: Any) -> str:
 def alert_embed(alert: dict[str, Any]) -> dict[str, Any]:
     """Return the embed (Discord's JSON form) for one alert payload."""
     evidence = str(alert.get("evidence") or Evidence.REPORTED.value)
+    if evidence not in EVIDENCE_COLOUR:
+        evidence = Evidence.REPORTED.value
     prefix = "Update: " if alert.get("kind") == "update" else ""
     # The prefix is ours: escaping it would show a stray backslash.
     title = prefix + safe_text(
@@ -76,7 +78,8 @@ def alert_embed(alert: dict[str, Any]) -> dict[str, Any]:
         for item in sources[:10]:
             name = safe_text(item.get("source"), 64)
             link = safe_url(item.get("url"))
-            lines.append(f"[{name}]({link})" if link else name)
+            # A scraped URL must not close the link and open one of its own.
+            lines.append(f"[{name}]({link_target(link)})" if link else name)
         more = len(sources) - 10
         if more > 0:
             lines.append(f"and {more} more")

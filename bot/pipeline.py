@@ -132,7 +132,11 @@ class Pipeline:
             scraper = build(spec)
             items = await scraper.collect(self._fetch_for(spec, scraper))
         except ScraperError as exc:
-            return await self._failed(spec, result, str(exc) or type(exc).__name__)
+            # A long Retry-After (429/503) is honoured here, by the schedule, not inline.
+            retry_after = getattr(exc, "retry_after", None)
+            return await self._failed(
+                spec, result, str(exc) or type(exc).__name__, retry_after=retry_after
+            )
         except Exception as exc:  # a bug in one parser must not stop the pass
             log.exception("source %s crashed", spec.name)
             return await self._failed(spec, result, f"internal error: {type(exc).__name__}: {exc}")
@@ -141,11 +145,19 @@ class Pipeline:
             result.not_modified = True
             items = []
         result.items = len(items)
-        fresh = await self.store.add_disclosures(items, now=now)
+        # Held until matched and queued, so a crash in between is finished by the next poll.
+        held = await self.store.add_disclosures(items, now=now, hold=True)
+        fresh = await self._without_reissues(spec, held)
         result.new = len(fresh)
-        for disclosure in fresh:
-            for match in self.matcher.match(disclosure):
-                result.found.append(await self._record(disclosure, match, now))
+        try:
+            for disclosure in fresh:
+                for match in self.matcher.match(disclosure):
+                    result.found.append(await self._record(disclosure, match, now))
+        except BaseException:
+            # Without the validators the next poll gets the full page, held items included.
+            self.fetcher.validators.pop(spec.url, None)
+            raise
+        await self.store.release_held(d.identity for d in held)
         await self.store.record_success(
             spec.name,
             items=len(items),
@@ -168,25 +180,66 @@ class Pipeline:
 
         return fetch
 
+    async def _without_reissues(
+        self, spec: SourceSpec, items: list[Disclosure]
+    ) -> list[Disclosure]:
+        """Drop items this source already published under another GUID (a reissued feed).
+
+        Some feeds give every item a new GUID on each rebuild; matched again, each would
+        become a new alert or update. The normalized link says it is the same item.
+        """
+        if not items:
+            return items
+        known = await self.store.known_link_keys(
+            spec.name, (d.url_key for d in items), besides=[d.identity for d in items]
+        )
+        kept: list[Disclosure] = []
+        seen = set(known)
+        for item in items:
+            if item.url_key in seen:
+                continue
+            seen.add(item.url_key)
+            kept.append(item)
+        if len(kept) < len(items):
+            log.info(
+                "source %s reissued %d known items under new ids; ignored",
+                spec.name,
+                len(items) - len(kept),
+            )
+        return kept
+
     def _interval(self, every: timedelta) -> timedelta:
         jitter = self.config.settings.jitter
         return every + every * random.uniform(0, jitter) if jitter else every
 
-    async def _failed(self, spec: SourceSpec, result: SourceResult, error: str) -> SourceResult:
+    async def _failed(
+        self,
+        spec: SourceSpec,
+        result: SourceResult,
+        error: str,
+        *,
+        retry_after: float | None = None,
+    ) -> SourceResult:
         now = self.clock()
         result.ok = False
         result.error = error
         health = await self.store.source_health()
         failures = (health[spec.name].consecutive_failures if spec.name in health else 0) + 1
-        await self.store.record_failure(
-            spec.name, error, next_poll_at=now + backoff_delay(spec.every, failures), now=now
-        )
+        delay = backoff_delay(spec.every, failures)
+        if retry_after is not None:
+            delay = max(delay, min(timedelta(seconds=retry_after), MAX_BACKOFF))
+        await self.store.record_failure(spec.name, error, next_poll_at=now + delay, now=now)
         return result
 
     async def _record(self, disclosure: Disclosure, match: Match, now: datetime) -> Found:
         async with self._lock:
-            placed = await incidents.place(self.store, disclosure, match, now)
-        incident_id, created = placed.incident_id, placed.created
+            # A poll finished after a crash may have recorded this match already.
+            known = await self.store.match_of(disclosure, match.company.key)
+            if known is not None:
+                (incident_id, created), repeat = known, False
+            else:
+                placed = await incidents.place(self.store, disclosure, match, now)
+                incident_id, created, repeat = placed.incident_id, placed.created, placed.repeat
         max_age = self.config.settings.max_alert_age
         fresh = (
             max_age is None
@@ -194,7 +247,7 @@ class Pipeline:
             or (now - disclosure.published <= max_age)
         )
         # Another feed's copy of a story the incident holds tells subscribers nothing new.
-        fresh = fresh and not placed.repeat
+        fresh = fresh and not repeat
         pushed = False
         if fresh:
             targets = self.webhook_targets(match)

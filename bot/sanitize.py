@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Zero-width, bidirectional controls and other invisible formatting characters.
+# Zero-width, bidirectional controls, blank-looking fillers and other invisible characters.
 _INVISIBLE = re.compile(
-    "[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e007f]"
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f]")
 _MARKDOWN = re.compile(r"([\\*_~`|>#\[\]()<:-])")
-_MENTION = re.compile(r"@(everyone|here)|<(@[!&]?|#)(\d+)>", re.IGNORECASE)
+# @everyone/@here, user, nickname, role and channel mentions, and clickable command mentions.
+_MENTION = re.compile(r"@(everyone|here)|<(@[!&]?|#|/[\w -]{1,32}:)(\d+)>", re.IGNORECASE)
 _ZWSP = "\u200b"
 
 
@@ -22,7 +25,7 @@ def strip_invisible(text: str) -> str:
 
 
 def defuse_mentions(text: str) -> str:
-    """Break ``@everyone``, ``@here`` and ``<@id>`` forms so they can never ping."""
+    """Break ``@everyone``, ``@here``, ``<@id>`` and ``</command:id>`` so none is live."""
 
     def repl(m: re.Match[str]) -> str:
         if m.group(1):
@@ -52,6 +55,21 @@ def truncate(text: str, limit: int) -> str:
     if cut.endswith("\\") and not cut.endswith("\\\\"):
         cut = cut[:-1]
     return cut.rstrip() + "…"
+
+
+def link_target(url: str) -> str:
+    """Percent-encode what would end or nest a markdown link inside ``(...)``."""
+    return (
+        url.replace("(", "%28")
+        .replace(")", "%29")
+        .replace("[", "%5B")
+        .replace("]", "%5D")
+        .replace("*", "%2A")
+        .replace("_", "%5F")
+        .replace("~", "%7E")
+        .replace("`", "%60")
+        .replace("|", "%7C")
+    )
 
 
 def safe_url(url: str | None) -> str | None:

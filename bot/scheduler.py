@@ -33,15 +33,18 @@ class Service:
         *,
         tick: float = 1.0,
         deliver_every: float = 5.0,
+        stop_grace: float = 10.0,
     ) -> None:
         self.pipeline = pipeline
         self.outbox = outbox
         self.sources = {s.name: s for s in sources}
         self.tick_seconds = tick
         self.deliver_every = deliver_every
+        self.stop_grace = stop_grace
         self._due: dict[str, datetime] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._deliver_now = asyncio.Event()
+        self._delivering: set[asyncio.Task[object]] = set()
         self._stopped = asyncio.Event()
         self.scheduler: AsyncIOScheduler | None = None
         self.polls = 0
@@ -100,6 +103,10 @@ class Service:
                 await self._deliver()
 
     async def _deliver(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._delivering.add(task)
+            task.add_done_callback(self._delivering.discard)
         try:
             report = await self.outbox.flush()
             if report.sent or report.dead:
@@ -124,6 +131,13 @@ class Service:
             task.cancel()
         await asyncio.gather(*self._running.values(), return_exceptions=True)
         self._running.clear()
+        # Let a delivery in progress finish (its HTTP client closes after us), briefly.
+        pending = {t for t in self._delivering if t is not asyncio.current_task()}
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=self.stop_grace)
+            for straggler in late:
+                straggler.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     def next_due(self) -> dict[str, timedelta]:
         now = utcnow()

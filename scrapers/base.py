@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -82,7 +83,8 @@ class PageScraper:
         page = await fetch(self.spec.url)
         if page is None:
             return None
-        return self.parse(page)
+        # Parsing a large page takes a while; in a thread it does not stall other fetches.
+        return await asyncio.to_thread(self.parse, page)
 
     def parse(self, page: Page) -> list[Disclosure]:  # pragma: no cover - abstract
         raise NotImplementedError

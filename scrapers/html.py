@@ -5,7 +5,9 @@ from __future__ import annotations
 import warnings
 from urllib.parse import urljoin
 
+import soupsieve
 from bs4 import BeautifulSoup, Tag, XMLParsedAsHTMLWarning
+from lxml import etree
 
 from scrapers.base import Page, PageScraper, SourceSpec
 from scrapers.dates import parse_date
@@ -15,16 +17,35 @@ from scrapers.registry import register
 from scrapers.text import clean_text
 
 MAX_ITEMS = 500  # a list page with more is cut: the newest come first on press pages
+# A BeautifulSoup tree costs about a kilobyte per element; a hostile page of 100,000 items
+# would take hundreds of megabytes and half a minute. Beyond this many elements the page
+# is cut (in document order, so the newest items on a press page are kept).
+MAX_ELEMENTS = 20_000
 
 
 def decode_html(page: Page) -> BeautifulSoup:
     """Parse ``page`` as HTML, trusting the header charset, else the page's own meta tag."""
     # BeautifulSoup sniffs <meta charset> and BOMs when given bytes; a header charset wins.
-    encodings = [page.encoding] if page.encoding else None
+    body, encoding = page.body, page.encoding
+    if body.count(b"<") > 2 * MAX_ELEMENTS:
+        body, encoding = _first_elements(body, encoding, MAX_ELEMENTS)
     with warnings.catch_warnings():
         # XHTML pages (JSF portals) open with an XML declaration yet are HTML to read.
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
-        return BeautifulSoup(page.body, "lxml", from_encoding=encodings[0] if encodings else None)
+        return BeautifulSoup(body, "lxml", from_encoding=encoding)
+
+
+def _first_elements(body: bytes, encoding: str | None, limit: int) -> tuple[bytes, str]:
+    """Keep about the first ``limit`` elements of a huge page, parsed by lxml alone."""
+    parser = etree.HTMLPullParser(events=("start",), encoding=encoding)
+    seen = 0
+    for start in range(0, len(body), 32768):
+        parser.feed(body[start : start + 32768])
+        seen += sum(1 for _ in parser.read_events())
+        if seen > limit:
+            break
+    root = parser.close()
+    return etree.tostring(root, method="html", encoding="utf-8"), "utf-8"
 
 
 @register("html")
@@ -36,6 +57,19 @@ class PressPageScraper(PageScraper):
         for key in ("item", "title"):
             if not isinstance(spec.options.get(key), str) or not spec.options[key].strip():
                 raise ValueError(f"an html source needs a CSS selector in {key!r}")
+        for key in ("item", "title", "link", "date", "summary"):
+            selector = spec.options.get(key)
+            if selector is None:
+                continue
+            if not isinstance(selector, str):
+                raise ValueError(f"{key!r} must be a CSS selector string")
+            try:
+                # Refused when the configuration loads, not at the first poll.
+                soupsieve.compile(selector)
+            except soupsieve.SelectorSyntaxError as exc:
+                raise ValueError(
+                    f"bad CSS selector in {key!r}: {str(exc).splitlines()[0]}"
+                ) from None
         self.item = spec.options["item"]
         self.title = spec.options["title"]
         self.link = spec.options.get("link")
@@ -47,7 +81,8 @@ class PressPageScraper(PageScraper):
     def parse(self, page: Page) -> list[Disclosure]:
         soup = decode_html(page)
         try:
-            nodes = soup.select(self.item)
+            # A hostile page may hold 100,000 items; never collect more than we keep.
+            nodes = soup.select(self.item, limit=MAX_ITEMS)
         except Exception as exc:  # soupsieve raises its own SelectorSyntaxError
             raise ParseError(f"bad item selector {self.item!r}: {exc}") from None
         if not nodes:
@@ -60,7 +95,7 @@ class PressPageScraper(PageScraper):
         if isinstance(base_tag, Tag):
             base = urljoin(page.url, str(base_tag["href"]))
         items: list[Disclosure] = []
-        for node in nodes[:MAX_ITEMS]:
+        for node in nodes:
             title_node = node.select_one(self.title)
             if title_node is None:
                 continue

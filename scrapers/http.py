@@ -14,6 +14,7 @@ import asyncio
 import email.utils
 import random
 import time
+import zlib
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,8 +23,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpx
 
 from scrapers.base import Page
-from scrapers.errors import FetchError, HTTPStatusError, TooLargeError
-from scrapers.netguard import resolve_public
+from scrapers.errors import BlockedAddressError, FetchError, HTTPStatusError, TooLargeError
+from scrapers.netguard import Resolver, check_url_shape, resolve_public
 
 DEFAULT_USER_AGENT = "BreachRadar/0.1 (+https://github.com/breachradar/breachradar)"
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -108,8 +109,11 @@ class Fetcher:
         *,
         validators: MutableMapping[str, Validators] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        resolve: Resolver | None = None,
     ) -> None:
         self.policy = policy or FetchPolicy()
+        # How host names become addresses for the private-network guard (None: the system's).
+        self._resolve = resolve
         # Keyed by URL; the caller may pass a mapping it persists between runs.
         self.validators: MutableMapping[str, Validators] = {} if validators is None else validators
         self._gates: dict[str, _HostGate] = {}
@@ -123,6 +127,7 @@ class Fetcher:
                 "User-Agent": self.policy.user_agent,
                 "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
                 "text/html;q=0.9, application/json;q=0.9, */*;q=0.5",
+                # Decoded here, not by httpx, so the size cap holds after decompression.
                 "Accept-Encoding": "gzip, deflate",
             },
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
@@ -188,16 +193,14 @@ class Fetcher:
     ) -> Page | str | None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError(f"not an http(s) URL: {url}")
+            raise BlockedAddressError(f"not an http(s) URL: {url}")
         host = parts.hostname
         headers: dict[str, str] = {}
         extensions: dict[str, object] = {}
         target = url
         if not private_ok:
-            if parts.port not in (None, 80, 443):
-                raise FetchError(f"port {parts.port} is not allowed: {url}")
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            addresses = await resolve_public(host, port)
+            _, _, port = check_url_shape(url)
+            addresses = await resolve_public(host, port, resolve=self._resolve)
             # Connect to the address we checked, so a DNS answer that changes between the
             # check and the connection cannot smuggle in a private address.
             ip = addresses[0]
@@ -242,15 +245,7 @@ class Fetcher:
                         f"{original} is {int(declared):,} bytes, over the cap of "
                         f"{self.policy.max_bytes:,}"
                     )
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > self.policy.max_bytes:
-                        raise TooLargeError(
-                            f"{original} is over the cap of {self.policy.max_bytes:,} bytes"
-                        )
-                    chunks.append(chunk)
+                body = await self._read_capped(response, original)
             except httpx.DecodingError as exc:
                 raise FetchError(f"cannot decode the body of {original}: {exc}") from None
             finally:
@@ -262,7 +257,85 @@ class Fetcher:
         content_type = response.headers.get("Content-Type", "")
         return Page(
             url=url,
-            body=b"".join(chunks),
+            body=body,
             content_type=content_type.split(";", 1)[0].strip().lower(),
             encoding=response.charset_encoding,
         )
+
+    async def _read_capped(self, response: httpx.Response, original: str) -> bytes:
+        """Read and decompress the body, stopping as soon as it passes the size cap."""
+        cap = self.policy.max_bytes
+        decoder = _Decoder.for_encoding(response.headers.get("Content-Encoding", ""), original)
+        chunks: list[bytes] = []
+        size = 0
+        async for raw in response.aiter_raw():
+            for chunk in decoder.feed(raw, cap - size + 1):
+                size += len(chunk)
+                if size > cap:
+                    raise TooLargeError(f"{original} is over the cap of {cap:,} bytes")
+                chunks.append(chunk)
+        tail = decoder.flush()
+        size += len(tail)
+        if size > cap:
+            raise TooLargeError(f"{original} is over the cap of {cap:,} bytes")
+        chunks.append(tail)
+        return b"".join(chunks)
+
+
+class _Decoder:
+    """Undo gzip or deflate a bounded slice at a time, so a bomb never inflates in memory."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._zlib: zlib._Decompress | None = None
+        if encoding == "gzip":
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._zlib = zlib.decompressobj()
+        self._first = True
+
+    @classmethod
+    def for_encoding(cls, header: str, url: str) -> _Decoder:
+        codings = [c.strip().lower() for c in header.split(",") if c.strip()]
+        codings = [c for c in codings if c != "identity"]
+        if not codings:
+            return cls("identity")
+        if len(codings) > 1 or codings[0] not in ("gzip", "x-gzip", "deflate"):
+            raise FetchError(f"unsupported Content-Encoding {header!r} from {url}")
+        return cls("gzip" if codings[0] == "x-gzip" else codings[0])
+
+    def feed(self, data: bytes, budget: int) -> list[bytes]:
+        """Return the decoded output of ``data``, at most about ``budget`` bytes a slice."""
+        if self._zlib is None:
+            return [data] if data else []
+        out: list[bytes] = []
+        pending = data
+        step = max(1, min(budget, 1 << 20))
+        while pending:
+            try:
+                piece = self._zlib.decompress(pending, step)
+            except zlib.error:
+                if self.encoding == "deflate" and self._first:
+                    # Some servers send raw deflate without the zlib header.
+                    self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self._first = False
+                    continue
+                raise httpx.DecodingError(f"invalid {self.encoding} data") from None
+            self._first = False
+            if piece:
+                out.append(piece)
+                budget -= len(piece)
+                if budget <= 0:
+                    return out  # the caller stops at the cap; no need to inflate more
+            pending = self._zlib.unconsumed_tail
+            if self._zlib.eof:
+                break
+        return out
+
+    def flush(self) -> bytes:
+        if self._zlib is None:
+            return b""
+        try:
+            return self._zlib.flush()
+        except zlib.error:
+            raise httpx.DecodingError(f"truncated {self.encoding} data") from None

@@ -18,8 +18,9 @@ from scrapers.text import clean_text
 
 
 def _entry_date(entry: Any) -> datetime | None:
+    # dict.get: FeedParserDict.get("updated*") falls back to "published*" with a
+    # DeprecationWarning; we ask for each key ourselves.
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        # dict.get: feedparser's own get maps updated to published with a warning.
         parsed = dict.get(entry, key)
         if parsed:
             try:
@@ -42,9 +43,12 @@ class FeedScraper(PageScraper):
 
     def parse(self, page: Page) -> list[Disclosure]:
         # feedparser takes a bare string for a path or URL: always hand it bytes.
+        content_type = page.content_type or "application/xml"
+        if page.encoding:
+            # The header's charset, so feedparser can weigh it against the XML declaration.
+            content_type += f"; charset={page.encoding}"
         feed = feedparser.parse(
-            io.BytesIO(page.body),
-            response_headers={"content-type": page.content_type or "application/xml"},
+            io.BytesIO(page.body), response_headers={"content-type": content_type}
         )
         if feed.bozo and not feed.entries:
             reason = feed.get("bozo_exception")
@@ -80,6 +84,7 @@ class FeedScraper(PageScraper):
                 )
             )
         if feed.bozo and not items:
-            # Readable entries of a broken feed are kept; a broken feed with none is an error.
-            raise ParseError(f"not a readable feed: {feed.get('bozo_exception') or 'no entries'}")
+            # Broken XML that still yielded entry shells (a truncated body): say so, rather
+            # than report a healthy, empty feed.
+            raise ParseError(f"not a readable feed: {feed.get('bozo_exception') or 'no items'}")
         return items

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, func, or_, select, update
+from sqlalchemy import and_, delete, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.store.schema import (
     deliveries,
+    disclosure_pending,
     disclosures,
     incidents,
     matches,
@@ -216,9 +217,14 @@ class Store:
     # -- disclosures ---------------------------------------------------------------------
 
     async def add_disclosures(
-        self, items: Iterable[Disclosure], *, now: datetime | None = None
+        self, items: Iterable[Disclosure], *, now: datetime | None = None, hold: bool = False
     ) -> list[Disclosure]:
-        """Store the items never seen before and return exactly those, in input order."""
+        """Store the items never seen before and return exactly those, in input order.
+
+        With ``hold``, the new items are also marked pending in the same transaction, and
+        items still pending from an interrupted poll are returned again, until
+        :meth:`release_held` says their matches and alerts are safely queued.
+        """
         seen_now = now or utcnow()
         unique: dict[str, Disclosure] = {}
         for item in items:
@@ -252,8 +258,55 @@ class Store:
                     .returning(disclosures.c.id),
                     rows,
                 )
-                fresh.update(r[0] for r in result)
+                new_ids = [r[0] for r in result]
+                fresh.update(new_ids)
+                if hold:
+                    if new_ids:
+                        await conn.execute(
+                            self._insert(disclosure_pending).on_conflict_do_nothing(
+                                index_elements=["id"]
+                            ),
+                            [
+                                {"id": i, "source": unique[i].source, "created_at": seen_now}
+                                for i in new_ids
+                            ],
+                        )
+                    held = await conn.execute(
+                        select(disclosure_pending.c.id).where(disclosure_pending.c.id.in_(chunk))
+                    )
+                    fresh.update(r[0] for r in held)
         return [d for i, d in unique.items() if i in fresh]
+
+    async def release_held(self, ids: Iterable[str]) -> None:
+        """Forget that these disclosures still need matching (their alerts are queued)."""
+        wanted = list(ids)
+        async with self.engine.begin() as conn:
+            for start in range(0, len(wanted), 500):
+                await conn.execute(
+                    delete(disclosure_pending).where(
+                        disclosure_pending.c.id.in_(wanted[start : start + 500])
+                    )
+                )
+
+    async def known_link_keys(
+        self, source: str, url_keys: Iterable[str], *, besides: Iterable[str] = ()
+    ) -> set[str]:
+        """Which of ``url_keys`` ``source`` already published under another identity."""
+        keys = list(set(url_keys))
+        skip = list(besides)
+        found: set[str] = set()
+        async with self.engine.connect() as conn:
+            for start in range(0, len(keys), 500):
+                query = select(disclosures.c.url_key).where(
+                    disclosures.c.source == source,
+                    disclosures.c.url_key.in_(keys[start : start + 500]),
+                    # An item still held by an interrupted poll was never announced.
+                    disclosures.c.id.not_in(select(disclosure_pending.c.id)),
+                )
+                if skip:
+                    query = query.where(disclosures.c.id.not_in(skip))
+                found.update(r[0] for r in await conn.execute(query))
+        return found
 
     async def count_disclosures(self) -> int:
         async with self.engine.connect() as conn:
@@ -355,6 +408,36 @@ class Store:
                 .on_conflict_do_nothing(index_elements=["disclosure_id", "company_key"])
             )
         return incident_id, created
+
+    async def match_of(self, disclosure: Disclosure, company_key: str) -> tuple[int, bool] | None:
+        """``(incident_id, opened_it)`` if ``disclosure`` was already matched to the company.
+
+        Used when a poll is finished after a crash, so the redo joins the same incident
+        and announces it the same way (an alert if this disclosure opened the incident).
+        """
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(matches.c.incident_id, matches.c.created_at).where(
+                        matches.c.disclosure_id == disclosure.identity,
+                        matches.c.company_key == company_key,
+                    )
+                )
+            ).first()
+            if row is None:
+                return None
+            earlier = await conn.scalar(
+                select(func.count())
+                .select_from(matches)
+                .where(
+                    matches.c.incident_id == row.incident_id,
+                    matches.c.created_at < row.created_at,
+                )
+            )
+            title = await conn.scalar(
+                select(incidents.c.title).where(incidents.c.id == row.incident_id)
+            )
+            return int(row.incident_id), not earlier and title == disclosure.title
 
     async def get_incident(self, incident_id: int) -> IncidentRow | None:
         async with self.engine.connect() as conn:
@@ -490,6 +573,71 @@ class Store:
                     attempts=deliveries.c.attempts + 1,
                 )
             )
+
+    async def mark_sending(self, delivery_id: int) -> None:
+        """Record that a send is about to start, so a crash during it is known afterwards."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery_id, deliveries.c.status == "pending")
+                .values(status="sending")
+            )
+
+    async def mark_unsent(self, delivery_id: int) -> None:
+        """Record that a send attempt ended without delivering (the lease is kept)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == delivery_id, deliveries.c.status == "sending")
+                .values(status="pending")
+            )
+
+    async def recover_interrupted(self, owner: str, now: datetime | None = None) -> list[int]:
+        """Put back deliveries a crashed worker held; return those that were mid-send.
+
+        A delivery left ``sending`` may or may not have reached the receiver: it is sent
+        again (an alert is never lost) and counted in the ``deliveries_interrupted``
+        meta key, the one case where a receiver without idempotency may see it twice.
+        """
+        when = now or utcnow()
+        mine_or_expired = or_(
+            deliveries.c.lease_owner == owner,
+            deliveries.c.lease_until.is_(None),
+            deliveries.c.lease_until < when,
+        )
+        async with self.engine.begin() as conn:
+            interrupted = [
+                r[0]
+                for r in await conn.execute(
+                    select(deliveries.c.id).where(deliveries.c.status == "sending", mine_or_expired)
+                )
+            ]
+            if interrupted:
+                await conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id.in_(interrupted))
+                    .values(
+                        status="pending",
+                        last_error="interrupted while sending; sent again",
+                        lease_owner=None,
+                        lease_until=None,
+                    )
+                )
+                before = await conn.scalar(
+                    select(meta.c.value).where(meta.c.key == "deliveries_interrupted")
+                )
+                total = str(int(before or 0) + len(interrupted))
+                await conn.execute(
+                    self._insert(meta)
+                    .values(key="deliveries_interrupted", value=total)
+                    .on_conflict_do_update(index_elements=["key"], set_={"value": total})
+                )
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.status == "pending", deliveries.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+        return interrupted
 
     async def mark_retry(
         self,

@@ -110,6 +110,16 @@ deliveries = Table(
     Index("ix_deliveries_due", "status", "next_attempt_at"),
 )
 
+# Disclosures stored but not yet matched and queued: a crash between storing an item and
+# queueing its alerts leaves the id here, and the next poll finishes the job.
+disclosure_pending = Table(
+    "disclosure_pending",
+    metadata,
+    Column("id", String(32), ForeignKey("disclosures.id"), primary_key=True),
+    Column("source", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 # Metadata the store keeps about itself (schema version, command-sync hash, ...).
 meta = Table(
     "meta",
@@ -212,6 +222,7 @@ __all__ = [
     "broken_channels",
     "deliveries",
     "digest_items",
+    "disclosure_pending",
     "disclosures",
     "guild_companies",
     "guild_settings",

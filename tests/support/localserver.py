@@ -6,6 +6,7 @@ It runs in a thread so that tests, the code under test and subprocesses (the rea
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -28,6 +29,9 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (a slow host)
     drip: float | None = None  # seconds between single bytes of the body (a dripping host)
+    # Produce the body piece by piece (sent chunked unless headers declare a length), so a
+    # test can serve a huge body without holding it.
+    stream: Callable[[], Iterable[bytes]] | None = None
 
 
 @dataclass
@@ -49,7 +53,8 @@ Handler = Callable[[Recorded], Response]
 class LocalServer:
     """Serve canned responses by path; each path may answer a sequence, the last repeats."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
         self._routes: dict[tuple[str, str], list[Response] | Handler] = {}
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
@@ -61,6 +66,11 @@ class LocalServer:
 
             def log_message(self, *args: object) -> None:  # keep test output clean
                 return
+
+            def handle(self) -> None:
+                # The client may give up on a hostile answer, as it should.
+                with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+                    super().handle()
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -76,12 +86,25 @@ class LocalServer:
                     headers = {"Content-Type": "text/plain", **response.headers}
                     for key, value in headers.items():
                         self.send_header(key, value)
-                    if "Content-Length" not in response.headers:
+                    chunked = response.stream is not None and "Content-Length" not in headers
+                    if chunked:
+                        self.send_header("Transfer-Encoding", "chunked")
+                    elif "Content-Length" not in response.headers:
                         self.send_header("Content-Length", str(len(response.body)))
                     self.end_headers()
                     if self.command == "HEAD" or response.status in (204, 304):
                         return
-                    if response.drip is not None:
+                    if response.stream is not None:
+                        for piece in response.stream():
+                            if not piece:
+                                continue
+                            if chunked:
+                                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                            else:
+                                self.wfile.write(piece)
+                        if chunked:
+                            self.wfile.write(b"0\r\n\r\n")
+                    elif response.drip is not None:
                         for i in range(len(response.body)):
                             self.wfile.write(response.body[i : i + 1])
                             self.wfile.flush()
@@ -89,11 +112,12 @@ class LocalServer:
                     else:
                         self.wfile.write(response.body)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass
+                    # The client hung up (e.g. it stopped reading at its size cap).
+                    self.close_connection = True
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = ThreadingHTTPServer((host, port), _Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -102,7 +126,7 @@ class LocalServer:
         return int(self._server.server_address[1])
 
     def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def start(self) -> LocalServer:
         self._thread.start()
