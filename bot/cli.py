@@ -87,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # httpx logs every request URL at INFO; webhook URLs are secrets.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # APScheduler logs every run of the one-second tick job at INFO.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if args.command == "eval":
         return cmd_eval(args)
     try:

@@ -241,6 +241,10 @@ class Outbox:
             original = await self.store.sent_message_id(item.target, item.incident_id)
             if original:
                 item.payload["edit_message_id"] = original
+            elif not await self.store.alert_sent(item.target, item.incident_id):
+                # This target never had the incident's alert (it came before the target was
+                # configured, or a crash mislabelled it): this update announces it instead.
+                item.payload["kind"] = "alert"
             elif item.payload.get("disclosure_evidence") != "confirmed":
                 # Nothing to edit (the receiver gave no message id): only a confirmation by
                 # the company or a regulator is worth a message of its own.

@@ -434,10 +434,29 @@ class Store:
                     matches.c.created_at < row.created_at,
                 )
             )
+            if earlier:
+                return int(row.incident_id), False
+            ties = await conn.scalar(
+                select(func.count())
+                .select_from(matches)
+                .where(
+                    matches.c.incident_id == row.incident_id,
+                    matches.c.created_at == row.created_at,
+                    matches.c.disclosure_id != disclosure.identity,
+                )
+            )
+            if not ties:
+                return int(row.incident_id), True
+            # Several matches of one poll share a timestamp: the opener is the one whose
+            # title the incident took. Compare the stored title, not today's parse of it,
+            # since a feed may have retitled the item since.
+            stored = await conn.scalar(
+                select(disclosures.c.title).where(disclosures.c.id == disclosure.identity)
+            )
             title = await conn.scalar(
                 select(incidents.c.title).where(incidents.c.id == row.incident_id)
             )
-            return int(row.incident_id), not earlier and title == disclosure.title
+            return int(row.incident_id), title == stored
 
     async def get_incident(self, incident_id: int) -> IncidentRow | None:
         async with self.engine.connect() as conn:
@@ -680,6 +699,21 @@ class Store:
                 select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
             )
             return {r[0]: int(r[1]) for r in rows}
+
+    async def alert_sent(self, target: str, incident_id: int) -> bool:
+        """Whether ``target`` was already sent the alert that announced ``incident_id``."""
+        async with self.engine.connect() as conn:
+            found = await conn.scalar(
+                select(deliveries.c.id)
+                .where(
+                    deliveries.c.target == target,
+                    deliveries.c.incident_id == incident_id,
+                    deliveries.c.kind == "alert",
+                    deliveries.c.status == "sent",
+                )
+                .limit(1)
+            )
+            return found is not None
 
     async def sent_message_id(self, target: str, incident_id: int) -> str | None:
         """The message that first announced ``incident_id`` to ``target``, if any."""

@@ -168,9 +168,11 @@ class Service:
         self.proc: subprocess.Popen[bytes] | None = None
         self.runs = 0
         self._out: IO[bytes] | None = None
+        self._log_offset = 0
 
     def start(self) -> None:
         self._close()
+        self._log_offset = self.log.stat().st_size if self.log.exists() else 0
         self._out = self.log.open("ab")
         self.proc = subprocess.Popen(
             [
@@ -209,6 +211,13 @@ class Service:
         """Ask the process to stop (SIGTERM) and return its exit code."""
         proc = self.proc
         assert proc is not None
+        # SIGTERM before the service has installed its handler would kill it outright;
+        # the "watching ..." line is logged once the handler is in place.
+        deadline = time.monotonic() + 20
+        while proc.poll() is None and time.monotonic() < deadline:
+            if b"watching " in self.log.read_bytes()[self._log_offset :]:
+                break
+            time.sleep(0.05)
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
         try:
