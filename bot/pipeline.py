@@ -176,7 +176,10 @@ class Pipeline:
 
             if not conditional:
                 return await request()
-            return await self.responses.get(url, spec.every.total_seconds(), request, spec.name)
+            # Only sources under the same address policy share: a page fetched by a source
+            # allowed on private addresses must never reach one that is not.
+            key = f"{'private' if allow else 'public'} {url}"
+            return await self.responses.get(key, spec.every.total_seconds(), request, spec.name)
 
         return fetch
 

@@ -120,6 +120,30 @@ def test_no_secret_in_any_output_of_a_faulty_run(
             hook: len([r for r in receiver.received("POST") if hook in r.path]) for hook in hook_ids
         }
 
+    # With a token Discord refuses, run says so and stops, printing no secret.
+    receiver.route(
+        "/api/v10/users/@me",
+        Response(
+            401,
+            b'{"message": "401: Unauthorized", "code": 0}',
+            {"Content-Type": "application/json"},
+        ),
+    )
+    refused = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--config", str(config), "--db", db],
+        cwd=REPO,
+        env={**os.environ, **env, "PYTHONPATH": str(REPO),
+             "BREACHRADAR_DISCORD_API_URL": receiver.url("/api/v10")},
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert refused.returncode == 1
+    outputs["run with a refused token"] = refused.stdout.decode() + refused.stderr.decode()
+    assert receiver.received("GET", "/api/v10/users/@me")
+
+    # Without a bot, the service runs and meets every refusing webhook.
+    env = {k: v for k, v in env.items() if k != "DISCORD_TOKEN"}
     before = posts()
     service = Service(config, tmp_path / "run.db", env, tmp_path / "run.log")
     service.start()

@@ -140,3 +140,42 @@ url = "{feed}"
     # Each source records the items once; the shared answer adds nothing new later.
     assert [r.new for r in first.results] == [3, 3]
     assert [r.new for r in second.results] == [0, 0]
+
+
+async def test_a_shared_page_never_crosses_the_private_address_guard(
+    tmp_path: Path, web: LocalServer
+) -> None:
+    """A source not allowed on loopback is refused even when another source just fetched it."""
+    feed = web.url("/feed/")
+    directory = write_config(
+        tmp_path / "config",
+        f"""
+[[sources]]
+name = "intranet"
+kind = "rss"
+url = "{feed}"
+allow_private = true
+
+[[sources]]
+name = "public-only"
+kind = "rss"
+url = "{feed}"
+""",
+    )
+    (directory / "settings.toml").write_text('jitter = 0\nmax_alert_age = "none"\n', "utf-8")
+    config = load_config(directory, database=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    body = (FIXTURES / "bleepingcomputer/feed.xml").read_bytes()
+    web.route("/feed/", Response(200, body, {"Content-Type": "application/rss+xml"}))
+    store = await Store.open(config.settings.database)
+    try:
+        async with Fetcher(Pipeline.fetch_policy(config)) as fetcher:
+            pipeline = Pipeline(config, store, fetcher)
+            intranet, public = config.enabled_sources
+            assert (await pipeline.poll(intranet)).ok
+            refused = await pipeline.poll(public)
+    finally:
+        await store.close()
+    assert not refused.ok
+    assert refused.items == 0
+    assert "port" in (refused.error or "") or "not a public address" in (refused.error or "")
+    assert len(web.received(path="/feed/")) == 1
