@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.localserver import LocalServer
+from tests.support.postgres import postgres_server, postgres_url
+
+__all__ = ["postgres_server", "postgres_url"]  # fixtures shared by every test package
 
 
 @pytest.fixture
@@ -30,3 +33,12 @@ def receiver() -> Iterator[LocalServer]:
 def db_url(tmp_path: Path) -> str:
     """A fresh SQLite database for one test."""
     return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database on each backend in turn: SQLite, then PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

@@ -8,12 +8,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, func, or_, select, update
+from sqlalchemy import and_, case, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -53,6 +53,14 @@ class SourceHealth:
     consecutive_failures: int
     items_seen: int
     next_poll_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedSource:
+    """A source this process holds the lease on, with what its server said last time."""
+
+    name: str
+    validators: Validators
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +220,76 @@ class Store:
                 )
                 for r in rows
             }
+
+    async def ensure_sources(self, names: Iterable[str]) -> None:
+        """Create the state rows of sources not seen before, due at once."""
+        rows = [{"name": n, "consecutive_failures": 0, "items_seen": 0} for n in names]
+        if not rows:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                self._insert(source_state).on_conflict_do_nothing(index_elements=["name"]), rows
+            )
+
+    async def claim_sources(
+        self,
+        intervals: Mapping[str, timedelta],
+        *,
+        owner: str,
+        now: datetime | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        limit: int = 100,
+    ) -> list[ClaimedSource]:
+        """Lease the due sources among ``intervals`` so that no other process polls them.
+
+        A claim also moves the source's next poll one interval on, so a process that dies
+        mid-poll costs that poll only: the next one happens on schedule, by whichever
+        process claims it once the lease has expired.
+        """
+        if not intervals:
+            return []
+        when = now or utcnow()
+        claimable = and_(
+            source_state.c.name.in_(list(intervals)),
+            or_(source_state.c.next_poll_at.is_(None), source_state.c.next_poll_at <= when),
+            or_(source_state.c.lease_until.is_(None), source_state.c.lease_until < when),
+        )
+        query = (
+            select(source_state.c.name)
+            .where(claimable)
+            .order_by(source_state.c.next_poll_at, source_state.c.name)
+            .limit(limit)
+        )
+        async with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                names = [r[0] for r in await conn.execute(query.with_for_update(skip_locked=True))]
+                if not names:
+                    return []
+                chosen: Any = source_state.c.name.in_(names)
+            else:
+                # As in claim_due: one UPDATE chooses and leases atomically on SQLite.
+                chosen = and_(source_state.c.name.in_(query.scalar_subquery()), claimable)
+                names = list(intervals)
+            next_poll = case(
+                {n: when + intervals[n] for n in names}, value=source_state.c.name, else_=when
+            )
+            rows = await conn.execute(
+                update(source_state)
+                .where(chosen)
+                .values(lease_owner=owner, lease_until=when + lease, next_poll_at=next_poll)
+                .returning(source_state.c.name, source_state.c.etag, source_state.c.last_modified)
+            )
+            claimed = [ClaimedSource(r.name, Validators(r.etag, r.last_modified)) for r in rows]
+        return sorted(claimed, key=lambda c: c.name)
+
+    async def release_source(self, name: str, *, owner: str) -> None:
+        """Give up the lease on ``name`` if ``owner`` still holds it."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(source_state)
+                .where(source_state.c.name == name, source_state.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
 
     # -- disclosures ---------------------------------------------------------------------
 
@@ -425,44 +503,44 @@ class Store:
     ) -> list[Delivery]:
         """Lease pending deliveries that are due, oldest first, so no other worker takes them."""
         when = now or utcnow()
+        claimable = and_(
+            deliveries.c.status == "pending",
+            deliveries.c.next_attempt_at <= when,
+            or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < when),
+        )
+        query = select(deliveries.c.id).where(claimable).order_by(deliveries.c.id).limit(limit)
+        if target_prefix:
+            query = query.where(deliveries.c.target.startswith(target_prefix))
         async with self.engine.begin() as conn:
-            query = (
-                select(deliveries.c.id)
-                .where(
-                    deliveries.c.status == "pending",
-                    deliveries.c.next_attempt_at <= when,
-                    or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < when),
-                )
-                .order_by(deliveries.c.id)
-                .limit(limit)
-            )
-            if target_prefix:
-                query = query.where(deliveries.c.target.startswith(target_prefix))
             if self.dialect == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            ids = [r[0] for r in await conn.execute(query)]
-            if not ids:
-                return []
-            await conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id.in_(ids))
-                .values(lease_owner=owner, lease_until=when + lease)
-            )
+                # Rows another worker is claiming right now are skipped, not waited for.
+                ids = [r[0] for r in await conn.execute(query.with_for_update(skip_locked=True))]
+                if not ids:
+                    return []
+                chosen: Any = deliveries.c.id.in_(ids)
+            else:
+                # One UPDATE takes SQLite's write lock before it reads, so choosing and
+                # leasing cannot interleave with another process doing the same.
+                chosen = and_(deliveries.c.id.in_(query.scalar_subquery()), claimable)
             rows = await conn.execute(
-                select(deliveries).where(deliveries.c.id.in_(ids)).order_by(deliveries.c.id)
+                update(deliveries)
+                .where(chosen)
+                .values(lease_owner=owner, lease_until=when + lease)
+                .returning(*deliveries.c)
             )
-            return [
-                Delivery(
-                    id=r.id,
-                    target=r.target,
-                    incident_id=r.incident_id,
-                    disclosure_id=r.disclosure_id,
-                    kind=r.kind,
-                    payload=json.loads(r.payload),
-                    attempts=r.attempts,
-                )
-                for r in rows
-            ]
+            claimed = sorted(rows, key=lambda r: r.id)
+        return [
+            Delivery(
+                id=r.id,
+                target=r.target,
+                incident_id=r.incident_id,
+                disclosure_id=r.disclosure_id,
+                kind=r.kind,
+                payload=json.loads(r.payload),
+                attempts=r.attempts,
+            )
+            for r in claimed
+        ]
 
     async def mark_sent(
         self, delivery_id: int, *, message_id: str | None = None, now: datetime | None = None
