@@ -26,6 +26,7 @@ from scrapers.http import Fetcher
 
 log = logging.getLogger("breachradar")
 EXIT_CONFIG = 2
+EXIT_SCHEMA = 3
 
 
 def _common(parser: argparse.ArgumentParser, *, db: bool = True) -> None:
@@ -62,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     test = sources_sub.add_parser("test", help="fetch one source once and show what it parsed")
     test.add_argument("name", help="the source's name in sources.toml")
     _common(test)
+
+    db = sub.add_parser("db", help="manage the database schema")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    _common(db_sub.add_parser("upgrade", help="create the schema or apply new migrations"))
+    _common(db_sub.add_parser("current", help="show the schema revision of the database"))
     return parser
 
 
@@ -75,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # httpx logs every request URL at INFO; webhook URLs are secrets.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if not getattr(args, "verbose", False):
+        # Alembic narrates every step at INFO; the db command prints its own summary.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         config = load_config(args.config, database=getattr(args, "db", None))
     except ConfigError as exc:
@@ -85,9 +94,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": cmd_run,
         "check-config": cmd_check_config,
         "sources": cmd_sources,
+        "db": cmd_db,
     }
+    from bot.store.migrate import SchemaError
+
     try:
         return handlers[args.command](config, args)
+    except SchemaError as exc:
+        print(f"breachradar: {exc}", file=sys.stderr)
+        return EXIT_SCHEMA
     except KeyboardInterrupt:
         return 130
 
@@ -356,3 +371,32 @@ def cmd_sources(config: Config, args: argparse.Namespace) -> int:
     if getattr(args, "sources_command", None) == "test":
         return asyncio.run(_source_test(config, args))
     return asyncio.run(_sources(config, args))
+
+
+# -- db ------------------------------------------------------------------------------------
+
+
+async def _db(config: Config, args: argparse.Namespace) -> int:
+    from bot.store import migrate
+
+    store = await Store.open(config.settings.database, create=False)
+    try:
+        where = _redact_db(config.settings.database)
+        if args.db_command == "current":
+            at = await migrate.current_revision(store.engine)
+            head = migrate.head()
+            state = "current" if at == head else f"needs upgrade to {head}"
+            print(f"{where}: revision {at or 'none'} ({state})")
+            return 0 if at == head else 1
+        before, after = await migrate.upgrade(store.engine)
+    finally:
+        await store.close()
+    if before == after:
+        print(f"{where}: already at revision {after}")
+    else:
+        print(f"{where}: upgraded from revision {before or 'none'} to {after}")
+    return 0
+
+
+def cmd_db(config: Config, args: argparse.Namespace) -> int:
+    return asyncio.run(_db(config, args))

@@ -24,7 +24,6 @@ from bot.store.schema import (
     incidents,
     matches,
     meta,
-    metadata,
     source_state,
 )
 from scrapers.http import Validators
@@ -102,7 +101,10 @@ class Store:
 
     @classmethod
     async def open(cls, url: str, *, create: bool = True) -> Store:
-        """Connect to ``url``, creating the SQLite file's folder and the schema if needed."""
+        """Connect to ``url`` and check its schema (creating SQLite's file and schema if needed).
+
+        ``create=False`` skips the check, for ``breachradar db`` which manages the schema.
+        """
         parsed = make_url(url)
         kwargs: dict[str, Any] = {}
         if parsed.get_backend_name() == "sqlite":
@@ -124,12 +126,24 @@ class Store:
 
         store = cls(engine)
         if create:
-            await store.create_schema()
+            try:
+                await store.ensure_schema()
+            except BaseException:
+                await engine.dispose()
+                raise
         return store
 
+    async def ensure_schema(self) -> None:
+        """Create or upgrade a SQLite schema; raise SchemaError if PostgreSQL is not current."""
+        from bot.store.migrate import ensure_current
+
+        await ensure_current(self.engine)
+
     async def create_schema(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        """Apply every migration (what ``breachradar db upgrade`` does)."""
+        from bot.store.migrate import upgrade
+
+        await upgrade(self.engine)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -12,7 +12,8 @@ from bot.store import Store
 @pytest.fixture
 async def store(any_db_url: str) -> AsyncIterator[Store]:
     """A store on a fresh database, once per backend."""
-    opened = await Store.open(any_db_url)
+    opened = await Store.open(any_db_url, create=False)
+    await opened.create_schema()  # PostgreSQL is never migrated implicitly
     yield opened
     await opened.close()
 
