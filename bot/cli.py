@@ -53,6 +53,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the service: poll on schedule and deliver")
     _common(run)
+    run.add_argument(
+        "--role",
+        choices=("all", "scraper", "delivery", "bot"),
+        default="all",
+        help="what this process does; run several scraper and delivery processes against "
+        "one PostgreSQL database to scale out (default: all)",
+    )
+    run.add_argument(
+        "--lease",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long a claimed source or alert stays this process's if it dies (default 300)",
+    )
+    run.add_argument(
+        "--deliver-every",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how often to look for alerts to deliver (default 5)",
+    )
+    run.add_argument(
+        "--max-polls",
+        type=int,
+        default=100,
+        metavar="N",
+        help="sources polled at the same time by this process (default 100)",
+    )
 
     check = sub.add_parser("check-config", help="validate the configuration")
     _common(check, db=False)
@@ -232,8 +260,19 @@ def cmd_scan(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _run(config: Config, args: argparse.Namespace) -> int:
-    from bot.scheduler import Service
+    from datetime import timedelta
 
+    from bot.scheduler import Service, process_owner
+
+    role = getattr(args, "role", "all")
+    if role == "bot":
+        print(
+            "breachradar: the Discord bot is not part of this build; run --role all, "
+            "scraper or delivery",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    lease = timedelta(seconds=getattr(args, "lease", 300.0))
     store = await Store.open(config.settings.database)
     try:
         async with (
@@ -246,15 +285,28 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
             sinks = make_sinks(config, client)
             if not sinks:
                 log.info("no webhooks configured: matches go to the log only")
-            outbox = Outbox(store, sinks, owner="run")
-            service = Service(pipeline, outbox, config.enabled_sources)
+            owner = process_owner()
+            outbox = Outbox(store, sinks, owner=owner, lease=lease)
+            service = Service(
+                pipeline,
+                outbox,
+                config.enabled_sources,
+                poll=role in ("all", "scraper"),
+                deliver=role in ("all", "delivery"),
+                owner=owner,
+                lease=lease,
+                deliver_every=getattr(args, "deliver_every", 5.0),
+                max_polls=getattr(args, "max_polls", 100),
+            )
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, service.request_stop)
             log.info(
-                "watching %d companies across %d sources",
+                "watching %d companies across %d sources (role %s, process %s)",
                 len(config.watchlist),
                 len(config.enabled_sources),
+                role,
+                owner,
             )
             await service.run_forever()
     finally:

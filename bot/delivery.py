@@ -142,10 +142,13 @@ class Outbox:
         owner: str = "local",
         max_inline_wait: float = 30.0,
         inline_retries: int = 3,
+        lease: timedelta = timedelta(minutes=2),
     ) -> None:
         self.store = store
         self.sinks = dict(sinks)
         self.owner = owner
+        # Claimed rows stay ours this long; if we die, another process sends them after it.
+        self.lease = lease
         # Waits up to this long inside one flush (a 429's retry_after); longer waits are left
         # to the next flush so one slow receiver cannot hold the others.
         self.max_inline_wait = max_inline_wait
@@ -155,7 +158,7 @@ class Outbox:
         """Deliver everything due; one target's trouble does not hold up the others."""
         report = FlushReport()
         while True:
-            due = await self.store.claim_due(owner=self.owner, now=now, limit=200)
+            due = await self.store.claim_due(owner=self.owner, now=now, limit=200, lease=self.lease)
             if not due:
                 return report
             by_target: dict[str, list[Delivery]] = {}

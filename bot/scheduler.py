@@ -1,14 +1,21 @@
 """The long-running service: poll each source at its own interval and deliver.
 
-One in-memory tick job (APScheduler) picks the sources whose next poll is due, so the
-schedule lives in our own table (``source_state.next_poll_at``) and survives restarts, and
-no source is ever polled twice at once.
+One in-memory tick job (APScheduler) claims the sources whose next poll is due from the
+database (``source_state.next_poll_at`` with a lease, see ``Store.claim_sources``). The
+schedule therefore survives restarts and is shared: any number of processes may poll the
+same sources and each source is still polled once per interval, by one of them. Another
+job flushes the outbox, whose rows are leased the same way (``Store.claim_due``).
+
+Roles split the work between processes: ``scraper`` polls, ``delivery`` delivers, ``all``
+does both (the single-process default).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -20,6 +27,13 @@ from bot.store import utcnow
 from scrapers.base import SourceSpec
 
 log = logging.getLogger(__name__)
+
+ROLES = ("all", "scraper", "delivery", "bot")
+
+
+def process_owner() -> str:
+    """A name for this process in lease columns: host and pid."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
 
 
 class Service:
@@ -33,12 +47,23 @@ class Service:
         *,
         tick: float = 1.0,
         deliver_every: float = 5.0,
+        poll: bool = True,
+        deliver: bool = True,
+        owner: str | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        max_polls: int = 100,
     ) -> None:
         self.pipeline = pipeline
         self.outbox = outbox
         self.sources = {s.name: s for s in sources}
         self.tick_seconds = tick
         self.deliver_every = deliver_every
+        self.poll_sources = poll
+        self.deliver_alerts = deliver
+        self.owner = owner or process_owner()
+        # A claimed source stays ours this long even if we die; longer than any poll takes.
+        self.lease = lease
+        self.max_polls = max_polls
         self._due: dict[str, datetime] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._deliver_now = asyncio.Event()
@@ -47,29 +72,51 @@ class Service:
         self.polls = 0
 
     async def start(self) -> None:
-        """Load the schedule and start the scheduler inside the running loop."""
-        health = await self.pipeline.store.source_health()
+        """Register the sources and start the scheduler inside the running loop."""
+        store = self.pipeline.store
         now = utcnow()
-        for name in self.sources:
-            known = health.get(name)
-            self._due[name] = known.next_poll_at if known and known.next_poll_at else now
+        if self.poll_sources:
+            await store.ensure_sources(self.sources)
+            health = await store.source_health()
+            for name in self.sources:
+                known = health.get(name)
+                self._due[name] = known.next_poll_at if known and known.next_poll_at else now
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         # A busy loop may run a tick late; it must not be skipped for that.
-        self.scheduler.add_job(
-            self._tick, "interval", seconds=self.tick_seconds, id="tick",
-            misfire_grace_time=60, coalesce=True, max_instances=1, next_run_time=now,
-        )  # fmt: skip
-        self.scheduler.add_job(
-            self._deliver, "interval", seconds=self.deliver_every, id="deliver",
-            misfire_grace_time=60, coalesce=True, max_instances=1, next_run_time=now,
-        )  # fmt: skip
+        if self.poll_sources:
+            self.scheduler.add_job(
+                self._tick, "interval", seconds=self.tick_seconds, id="tick",
+                misfire_grace_time=60, coalesce=True, max_instances=1, next_run_time=now,
+            )  # fmt: skip
+        if self.deliver_alerts:
+            self.scheduler.add_job(
+                self._deliver, "interval", seconds=self.deliver_every, id="deliver",
+                misfire_grace_time=60, coalesce=True, max_instances=1, next_run_time=now,
+            )  # fmt: skip
         self.scheduler.start()
 
     async def _tick(self) -> None:
-        now = utcnow()
-        for name, due in self._due.items():
-            if due <= now and name not in self._running:
-                self._running[name] = asyncio.create_task(self._poll(name), name=f"poll:{name}")
+        room = self.max_polls - len(self._running)
+        free = {n: s.every for n, s in self.sources.items() if n not in self._running}
+        if room <= 0 or not free:
+            return
+        try:
+            claimed = await self.pipeline.store.claim_sources(
+                free, owner=self.owner, lease=self.lease, limit=room
+            )
+        except Exception:
+            log.exception("could not claim due sources")
+            return
+        validators = self.pipeline.fetcher.validators
+        for source in claimed:
+            spec = self.sources[source.name]
+            # Another process may have polled it last: use what the server told that one.
+            if source.validators.etag or source.validators.last_modified:
+                validators[spec.url] = source.validators
+            self._due[source.name] = utcnow() + spec.every
+            self._running[source.name] = asyncio.create_task(
+                self._poll(source.name), name=f"poll:{source.name}"
+            )
 
     async def _poll(self, name: str) -> None:
         spec = self.sources[name]
@@ -87,13 +134,15 @@ class Service:
                         found.disclosure.url,
                         name,
                     )
-                self._deliver_now.set()
+                if self.deliver_alerts:
+                    self._deliver_now.set()
         except Exception:
             log.exception("poll of %s crashed", name)
         finally:
-            health = (await self.pipeline.store.source_health()).get(name)
-            next_at = health.next_poll_at if health and health.next_poll_at else None
-            self._due[name] = next_at or utcnow() + spec.every
+            try:
+                await self.pipeline.store.release_source(name, owner=self.owner)
+            except Exception:
+                log.exception("could not release %s; its lease will expire", name)
             self._running.pop(name, None)
             if self._deliver_now.is_set():
                 self._deliver_now.clear()
