@@ -64,6 +64,9 @@ class Service:
         # A claimed source stays ours this long even if we die; longer than any poll takes.
         self.lease = lease
         self.max_polls = max_polls
+        self._claiming = asyncio.Lock()
+        self._backlog = False  # the last claim was cut short by max_polls
+        self._refills: set[asyncio.Task[None]] = set()
         self._due: dict[str, datetime] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._deliver_now = asyncio.Event()
@@ -96,6 +99,12 @@ class Service:
         self.scheduler.start()
 
     async def _tick(self) -> None:
+        if self._claiming.locked():
+            return
+        async with self._claiming:
+            await self._claim()
+
+    async def _claim(self) -> None:
         room = self.max_polls - len(self._running)
         free = {n: s.every for n, s in self.sources.items() if n not in self._running}
         if room <= 0 or not free:
@@ -107,6 +116,7 @@ class Service:
         except Exception:
             log.exception("could not claim due sources")
             return
+        self._backlog = len(claimed) >= room
         validators = self.pipeline.fetcher.validators
         for source in claimed:
             spec = self.sources[source.name]
@@ -120,8 +130,10 @@ class Service:
 
     async def _poll(self, name: str) -> None:
         spec = self.sources[name]
+        recorded = False  # the pipeline recorded the outcome, which ends the lease
         try:
             result: SourceResult = await self.pipeline.poll(spec)
+            recorded = True
             self.polls += 1
             if not result.ok:
                 log.warning("source %s failed: %s", name, result.error)
@@ -139,11 +151,18 @@ class Service:
         except Exception:
             log.exception("poll of %s crashed", name)
         finally:
-            try:
-                await self.pipeline.store.release_source(name, owner=self.owner)
-            except Exception:
-                log.exception("could not release %s; its lease will expire", name)
+            if not recorded:
+                try:
+                    await self.pipeline.store.release_source(name, owner=self.owner)
+                except Exception:
+                    log.exception("could not release %s; its lease will expire", name)
             self._running.pop(name, None)
+            if self._backlog and self.max_polls - len(self._running) >= max(1, self.max_polls // 4):
+                # More sources are due than we may poll at once: refill now, not next tick.
+                self._backlog = False
+                task = asyncio.create_task(self._tick())
+                self._refills.add(task)
+                task.add_done_callback(self._refills.discard)
             if self._deliver_now.is_set():
                 self._deliver_now.clear()
                 await self._deliver()

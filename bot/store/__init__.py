@@ -183,6 +183,7 @@ class Store:
         next_poll_at: datetime | None,
         now: datetime | None = None,
     ) -> None:
+        """Record a completed poll and end its lease."""
         async with self.engine.begin() as conn:
             await self._ensure_source(conn, name)
             values: dict[str, Any] = {
@@ -190,6 +191,9 @@ class Store:
                 "consecutive_failures": 0,
                 "items_seen": source_state.c.items_seen + items,
                 "next_poll_at": next_poll_at,
+                # The poll is over: its lease ends with it (one write per poll, not two).
+                "lease_owner": None,
+                "lease_until": None,
             }
             if validators is not None:
                 values["etag"] = validators.etag
@@ -201,7 +205,7 @@ class Store:
     async def record_failure(
         self, name: str, error: str, *, next_poll_at: datetime | None, now: datetime | None = None
     ) -> int:
-        """Record a failed poll; return the number of failures in a row."""
+        """Record a failed poll and end its lease; return the number of failures in a row."""
         async with self.engine.begin() as conn:
             await self._ensure_source(conn, name)
             await conn.execute(
@@ -212,6 +216,8 @@ class Store:
                     last_error_at=now or utcnow(),
                     consecutive_failures=source_state.c.consecutive_failures + 1,
                     next_poll_at=next_poll_at,
+                    lease_owner=None,
+                    lease_until=None,
                 )
             )
             count = await conn.scalar(
@@ -274,22 +280,22 @@ class Store:
             .order_by(source_state.c.next_poll_at, source_state.c.name)
             .limit(limit)
         )
+        if self.dialect == "postgresql":
+            # Rows another process is claiming right now are skipped, not waited for.
+            query = query.with_for_update(skip_locked=True)
         async with self.engine.begin() as conn:
-            if self.dialect == "postgresql":
-                names = [r[0] for r in await conn.execute(query.with_for_update(skip_locked=True))]
-                if not names:
-                    return []
-                chosen: Any = source_state.c.name.in_(names)
-            else:
-                # As in claim_due: one UPDATE chooses and leases atomically on SQLite.
-                chosen = and_(source_state.c.name.in_(query.scalar_subquery()), claimable)
-                names = list(intervals)
+            names = [r[0] for r in await conn.execute(query)]
+            if not names:
+                return []
             next_poll = case(
                 {n: when + intervals[n] for n in names}, value=source_state.c.name, else_=when
             )
+            # The UPDATE checks again that each row is free: on SQLite the SELECT above took
+            # no lock, so another process may have claimed some of them in between; an
+            # UPDATE holds the write lock while it tests and sets, so one claim wins.
             rows = await conn.execute(
                 update(source_state)
-                .where(chosen)
+                .where(source_state.c.name.in_(names), claimable)
                 .values(lease_owner=owner, lease_until=when + lease, next_poll_at=next_poll)
                 .returning(source_state.c.name, source_state.c.etag, source_state.c.last_modified)
             )

@@ -290,8 +290,11 @@ async def test_claim_sources_leases_due_sources_and_moves_their_schedule(store: 
     health = await store.source_health()
     assert health["securityweek"].next_poll_at == T0 + timedelta(minutes=15)
     assert await store.claim_sources(every, owner="b", now=T0 + timedelta(minutes=9)) == []
-    # Released, but not due before its interval: still nobody polls it.
-    await store.release_source("the-record", owner="a")
+    # Done (recording the poll ends the lease), but not due before its interval.
+    await store.record_success(
+        "the-record", items=0, validators=None, next_poll_at=T0 + timedelta(minutes=10), now=T0
+    )
+    assert (await store.source_health())["the-record"].next_poll_at == T0 + timedelta(minutes=10)
     assert await store.claim_sources(every, owner="b", now=T0 + timedelta(minutes=9)) == []
     later = await store.claim_sources(every, owner="b", now=T0 + timedelta(minutes=10))
     assert [c.name for c in later] == ["the-record"]
@@ -307,6 +310,10 @@ async def test_a_lease_outlives_the_schedule_until_it_expires(store: Store) -> N
     assert await store.claim_sources(every, owner="b", now=T0 + timedelta(minutes=1)) == []
     taken = await store.claim_sources(every, owner="b", now=T0 + timedelta(minutes=2, seconds=1))
     assert [c.name for c in taken] == ["databreaches-net"]
+    # b's poll crashed before recording anything: it gives the lease back itself.
+    await store.release_source("databreaches-net", owner="b")
+    again = await store.claim_sources(every, owner="c", now=T0 + timedelta(minutes=3))
+    assert [c.name for c in again] == ["databreaches-net"]
 
 
 async def test_concurrent_source_claims_give_each_source_to_one_process(
