@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 RSS_HEAD = (
@@ -31,9 +32,20 @@ ITEM = (
     "<description>{summary}</description></item>\n"
 )
 SUMMARY = (
-    "Researchers published an analysis of the campaign, including indicators of compromise "
-    "and the infrastructure used, and urged administrators to apply the vendor's patches."
+    "Researchers published an analysis of the campaign and the infrastructure it used, "
+    "and urged administrators to apply the vendor's patches."
 )
+# Word lists for synthetic company names (a watchlist of thousands of vendors).
+_FIRST = (
+    "Northwind Contoso Fabrikam Adatum Litware Proseware Tailspin Wingtip Woodgrove Fourth "
+    "Lucerne Margie Trey Alpine Blue Coho Humongous Wide Graphic Southridge Liberty Datum "
+    "Relecloud Munson Lamna Nod Best Consolidated Bellows Fincher"
+).split()
+_SECOND = (
+    "Traders Logistics Insurance Pharma Foods Energy Robotics Analytics Payments Health "
+    "Telecom Airlines Retail Mining Capital Media Software Chemicals Motors Textiles"
+).split()
+
 FILLER = [
     "Patch Tuesday fixes {k} vulnerabilities, including two zero-days",
     "Researchers detail new loader {k} used in phishing campaigns",
@@ -89,6 +101,7 @@ class LocalWeb:
         items_per_feed: int = 20,
         schedule: list[Published] | None = None,
         port: int = 18080,
+        record_polls: bool = False,
     ) -> None:
         self.sources = sources
         self.port = port
@@ -101,7 +114,7 @@ class LocalWeb:
             target=_serve,
             args=(
                 _Plan(sources, latency, items_per_feed, schedule or [], port, self.counters,
-                      self.arrivals, self._control, self._ready),
+                      self.arrivals, self._control, self._ready, record_polls),
             ),
             daemon=True,
         )  # fmt: skip
@@ -139,6 +152,7 @@ class _Plan:
     arrivals: Any
     control: Any
     ready: Any
+    record_polls: bool
 
 
 def _serve(plan: _Plan) -> None:
@@ -164,7 +178,8 @@ async def _main(plan: _Plan) -> None:
     by_source: dict[int, list[Published]] = {}
     for item in schedule:
         by_source.setdefault(item.source, []).append(item)
-    start = {"wall": time.time()}
+    # Nothing scheduled is visible until the benchmark says when its clock starts.
+    start = {"wall": float("inf") if schedule else time.time()}
 
     def feed(n: int, etag_seen: str | None) -> tuple[int, dict[str, str], bytes]:
         now = time.time() - start["wall"]
@@ -205,6 +220,9 @@ async def _main(plan: _Plan) -> None:
                         json.dumps({"id": str(10**18 + counters.webhooks.value)}).encode(),
                     )
                 elif path.startswith("/feed/"):
+                    if plan.record_polls:
+                        # The moment the answer is composed: what it shows is visible then.
+                        arrivals.put(("poll", time.time(), int(path.rsplit("/", 1)[1])))
                     status, extra, body = feed(
                         int(path.rsplit("/", 1)[1]), headers.get("if-none-match")
                     )
@@ -247,3 +265,44 @@ async def _main(plan: _Plan) -> None:
     threading.Thread(target=watch_control, daemon=True).start()
     async with server:
         await server.serve_forever()
+
+
+def company_name(k: int) -> str:
+    """A distinct, plausible company name for index ``k``."""
+    first = _FIRST[k % len(_FIRST)]
+    second = _SECOND[(k // len(_FIRST)) % len(_SECOND)]
+    batch = k // (len(_FIRST) * len(_SECOND))
+    return f"{first} {second}" + (f" {batch + 1}" if batch else "")
+
+
+def watchlist_toml(count: int) -> str:
+    """A watchlist of ``count`` companies with an alias and a domain each."""
+    parts = []
+    for k in range(count):
+        name = company_name(k)
+        slug = name.lower().replace(" ", "")
+        parts.append(
+            f'[[companies]]\nname = "{name}"\naliases = ["{name} Group"]\n'
+            f'domains = ["{slug}.example"]\n\n'
+        )
+    return "".join(parts)
+
+
+def write_config(
+    directory: Path, web: LocalWeb, *, every: str, watchlist: str, settings: str = ""
+) -> Path:
+    """A configuration directory with one RSS source per feed of ``web``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "sources.toml").write_text(
+        "".join(
+            f'[[sources]]\nname = "news-{n:05d}"\nkind = "rss"\nurl = "{web.feed_url(n)}"\n'
+            f'every = "{every}"\n\n'
+            for n in range(web.sources)
+        ),
+        encoding="utf-8",
+    )
+    (directory / "watchlist.toml").write_text(watchlist, encoding="utf-8")
+    (directory / "settings.toml").write_text(
+        "allow_private_addresses = true\n" + settings, encoding="utf-8"
+    )
+    return directory
