@@ -136,6 +136,7 @@ def fleet(tmp_path: Path, postgres_url: str) -> Iterator[tuple[Fleet, LocalServe
 
 
 @pytest.mark.slow
+@pytest.mark.postgres
 def test_scrapers_and_deliverers_share_the_work_and_survive_a_kill(
     tmp_path: Path, fleet: tuple[Fleet, LocalServer]
 ) -> None:

@@ -83,6 +83,7 @@ async def test_a_sqlite_database_from_before_migrations_is_adopted(db_url: str) 
         await store.close()
 
 
+@pytest.mark.postgres
 async def test_postgresql_refuses_to_start_on_an_unmigrated_database(postgres_url: str) -> None:
     """On PostgreSQL the service never migrates by itself: it says to run `db upgrade`."""
     with pytest.raises(migrate.SchemaError, match="breachradar db upgrade"):
@@ -102,6 +103,7 @@ async def test_a_database_from_a_newer_release_is_refused(any_db_url: str) -> No
         await Store.open(any_db_url)
 
 
+@pytest.mark.postgres
 async def test_concurrent_upgrades_on_postgresql_apply_once(postgres_url: str) -> None:
     """Two processes running `db upgrade` together serialise instead of colliding."""
     import asyncio
@@ -115,6 +117,7 @@ async def test_concurrent_upgrades_on_postgresql_apply_once(postgres_url: str) -
             await e.dispose()
 
 
+@pytest.mark.postgres
 def test_db_upgrade_command_prepares_postgresql_for_the_service(
     postgres_url: str, tmp_path: Path
 ) -> None:
