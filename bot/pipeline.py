@@ -143,6 +143,8 @@ class Pipeline:
         for disclosure in fresh:
             for match in self.matcher.match(disclosure):
                 result.found.append(await self._record(disclosure, match, now))
+        # Only now are the alerts queued; a crash before this leaves them to the next poll.
+        await self.store.mark_processed([d.identity for d in fresh], now=now)
         await self.store.record_success(
             spec.name,
             items=len(items),

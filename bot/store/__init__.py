@@ -314,9 +314,17 @@ class Store:
     # -- disclosures ---------------------------------------------------------------------
 
     async def add_disclosures(
-        self, items: Iterable[Disclosure], *, now: datetime | None = None
+        self,
+        items: Iterable[Disclosure],
+        *,
+        now: datetime | None = None,
+        retake_after: timedelta = timedelta(minutes=10),
     ) -> list[Disclosure]:
-        """Store the items never seen before and return exactly those, in input order."""
+        """Store the items never seen before and return exactly those, in input order.
+
+        Also returned, once: items stored more than ``retake_after`` ago but never marked
+        processed (the process that stored them died before queueing their alerts).
+        """
         seen_now = now or utcnow()
         unique: dict[str, Disclosure] = {}
         for item in items:
@@ -351,7 +359,30 @@ class Store:
                     rows,
                 )
                 fresh.update(r[0] for r in result)
+                # Resetting first_seen claims a stranded item, so only one poll retakes it.
+                retaken = await conn.execute(
+                    update(disclosures)
+                    .where(
+                        disclosures.c.id.in_(chunk),
+                        disclosures.c.processed_at.is_(None),
+                        disclosures.c.first_seen < seen_now - retake_after,
+                    )
+                    .values(first_seen=seen_now)
+                    .returning(disclosures.c.id)
+                )
+                fresh.update(r[0] for r in retaken)
         return [d for i, d in unique.items() if i in fresh]
+
+    async def mark_processed(self, ids: Sequence[str], *, now: datetime | None = None) -> None:
+        """Record that these disclosures' matches and alerts are stored and queued."""
+        if not ids:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(disclosures)
+                .where(disclosures.c.id.in_(list(ids)))
+                .values(processed_at=now or utcnow())
+            )
 
     async def count_disclosures(self) -> int:
         async with self.engine.connect() as conn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +72,10 @@ async def test_opening_an_empty_sqlite_database_creates_the_schema(db_url: str) 
 async def test_a_sqlite_database_from_before_migrations_is_adopted(db_url: str) -> None:
     """A database the first release created (no revision table) is stamped, not recreated."""
     engine = create_async_engine(db_url)
+    # The first release created its tables (revision 0001's schema) without Alembic.
+    await migrate.upgrade(engine, migrate.INITIAL)
     async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
+        await conn.execute(text("DROP TABLE alembic_version"))
         await conn.execute(text("INSERT INTO meta (key, value) VALUES ('kept', 'yes')"))
     await engine.dispose()
     store = await Store.open(db_url)
@@ -142,3 +145,28 @@ def test_db_upgrade_command_prepares_postgresql_for_the_service(
     assert f"upgraded from revision none to {migrate.head()}" in upgraded.stdout
     current = cli("db", "current")
     assert current.returncode == 0 and "(current)" in current.stdout
+
+
+async def test_upgrading_marks_existing_disclosures_processed(any_db_url: str) -> None:
+    """Items stored before processed_at existed went through matching: none is retaken."""
+    engine = create_async_engine(any_db_url)
+    try:
+        await migrate.upgrade(engine, migrate.INITIAL)
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO disclosures (id, source, url, url_key, title, summary, "
+                    "first_seen, evidence) VALUES ('a1', 'the-record', "
+                    "'https://therecord.media/casio', 'k1', 'Casio ransomware', '', "
+                    ":seen, 'reported')"
+                ),
+                {"seen": datetime(2024, 10, 10, 9, 0, tzinfo=UTC)},
+            )
+        await migrate.upgrade(engine)
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(text("SELECT first_seen, processed_at FROM disclosures"))
+            ).one()
+        assert row[1] is not None and row[1] == row[0]
+    finally:
+        await engine.dispose()

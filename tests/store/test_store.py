@@ -101,6 +101,25 @@ async def test_concurrent_add_disclosures_store_each_item_once(
     assert await store.count_disclosures() == 500
 
 
+async def test_items_a_dead_process_left_unprocessed_are_offered_once_more(
+    store: Store, other_store: OtherStore
+) -> None:
+    """Stored but never marked processed: after a while the next poll takes the item up again."""
+    done, stranded = casio(1), casio(2)
+    await store.add_disclosures([done, stranded], now=T0)
+    await store.mark_processed([done.identity], now=T0)
+    assert await store.add_disclosures([done, stranded], now=T0 + timedelta(minutes=5)) == []
+    later = T0 + timedelta(minutes=11)
+    second = await other_store()
+    first_take, second_take = await asyncio.gather(
+        store.add_disclosures([done, stranded], now=later),
+        second.add_disclosures([done, stranded], now=later),
+    )
+    assert [d.url for d in first_take + second_take] == [stranded.url]
+    await store.mark_processed([stranded.identity], now=later)
+    assert await store.add_disclosures([stranded], now=later + timedelta(days=1)) == []
+
+
 # -- incidents and matches ----------------------------------------------------------------
 
 

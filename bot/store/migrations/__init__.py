@@ -10,10 +10,12 @@ To add a migration after changing ``bot/store/schema.py`` (for example new table
        export BREACHRADAR_DATABASE_URL=sqlite+aiosqlite:////tmp/breachradar-migrate.db
        rm -f /tmp/breachradar-migrate.db && python -m bot db upgrade
 
-2. Let Alembic write the difference between that database and ``schema.metadata``::
+2. Let Alembic write the difference between that database and ``schema.metadata``. Run it
+   from the repository root with ``PYTHONPATH=.`` so it reads this tree's ``schema.py``
+   (not an installed copy), and give the next number as the revision id::
 
-       alembic -c bot/store/migrations/alembic.ini revision --autogenerate \\
-           --rev-id 0002 -m "add discord subscriptions"
+       PYTHONPATH=. alembic -c bot/store/migrations/alembic.ini revision --autogenerate \\
+           --rev-id 0003 -m "add discord subscriptions"
 
 3. Read the new file under ``versions/``, fix what autogenerate cannot know (renames, data
    to copy, server defaults), and keep it portable: the same script runs on SQLite and
