@@ -7,30 +7,30 @@
 # so under root the cluster belongs to the "postgres" user the package creates.
 
 breachradar_pg_start() {
-    set -e
+    # No "set -e" here: this file is sourced and must not change the caller's options.
     local sudo="" run_as="" bindir datadir port
     if [ "$(id -u)" != 0 ]; then
         sudo="sudo"
     fi
     if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-        $sudo apt-get update
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends postgresql
+        $sudo apt-get update || return 1
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends \
+            postgresql || return 1
     fi
     bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
     port=${BREACHRADAR_CI_PG_PORT:-55432}
-    datadir=$(mktemp -d /tmp/breachradar-ci-pg.XXXXXX)
+    datadir=$(mktemp -d /tmp/breachradar-ci-pg.XXXXXX) || return 1
     if [ "$(id -u)" = 0 ]; then
-        chown postgres:postgres "$datadir"
+        chown postgres:postgres "$datadir" || return 1
         run_as="runuser -u postgres --"
     fi
     $run_as "$bindir/initdb" -D "$datadir/data" -U postgres --auth=trust \
-        --encoding=UTF8 --locale=C.UTF-8 >"$datadir/initdb.log"
+        --encoding=UTF8 --locale=C.UTF-8 >"$datadir/initdb.log" || return 1
     $run_as "$bindir/pg_ctl" -D "$datadir/data" -l "$datadir/server.log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$datadir -c max_connections=200" \
-        start
+        start || { cat "$datadir/server.log"; return 1; }
     export BREACHRADAR_TEST_POSTGRES="postgresql://postgres@127.0.0.1:$port/postgres"
     echo "PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') at $BREACHRADAR_TEST_POSTGRES (data in $datadir)"
-    set +e
 }
 
-breachradar_pg_start
+breachradar_pg_start || { echo "could not start PostgreSQL" >&2; return 1 2>/dev/null || exit 1; }

@@ -28,8 +28,6 @@ from scrapers.base import SourceSpec
 
 log = logging.getLogger(__name__)
 
-ROLES = ("all", "scraper", "delivery", "bot")
-
 
 def process_owner() -> str:
     """A name for this process in lease columns: host and pid."""
@@ -188,6 +186,10 @@ class Service:
     async def stop(self) -> None:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        # A refill may be starting polls: stop it first, then every poll it started.
+        for refill in list(self._refills):
+            refill.cancel()
+        await asyncio.gather(*self._refills, return_exceptions=True)
         for task in list(self._running.values()):
             task.cancel()
         await asyncio.gather(*self._running.values(), return_exceptions=True)
