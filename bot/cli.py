@@ -286,7 +286,14 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
             if not sinks:
                 log.info("no webhooks configured: matches go to the log only")
             owner = process_owner()
-            outbox = Outbox(store, sinks, owner=owner, lease=lease)
+            # A delivery-only process has no Discord client: it sends webhooks only.
+            outbox = Outbox(
+                store,
+                sinks,
+                owner=owner,
+                lease=lease,
+                target_prefix="webhook:" if role == "delivery" else None,
+            )
             service = Service(
                 pipeline,
                 outbox,

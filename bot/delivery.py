@@ -143,12 +143,16 @@ class Outbox:
         max_inline_wait: float = 30.0,
         inline_retries: int = 3,
         lease: timedelta = timedelta(minutes=2),
+        target_prefix: str | None = None,
     ) -> None:
         self.store = store
         self.sinks = dict(sinks)
         self.owner = owner
         # Claimed rows stay ours this long; if we die, another process sends them after it.
         self.lease = lease
+        # Only targets of this family ("webhook:"): leave the rest to a process that has
+        # their sink (channels need the Discord client), rather than postponing them.
+        self.target_prefix = target_prefix
         # Waits up to this long inside one flush (a 429's retry_after); longer waits are left
         # to the next flush so one slow receiver cannot hold the others.
         self.max_inline_wait = max_inline_wait
@@ -158,7 +162,13 @@ class Outbox:
         """Deliver everything due; one target's trouble does not hold up the others."""
         report = FlushReport()
         while True:
-            due = await self.store.claim_due(owner=self.owner, now=now, limit=200, lease=self.lease)
+            due = await self.store.claim_due(
+                owner=self.owner,
+                now=now,
+                limit=200,
+                lease=self.lease,
+                target_prefix=self.target_prefix,
+            )
             if not due:
                 return report
             by_target: dict[str, list[Delivery]] = {}
