@@ -26,6 +26,7 @@ from scrapers.http import Fetcher
 
 log = logging.getLogger("breachradar")
 EXIT_CONFIG = 2
+EXIT_SCHEMA = 3
 
 
 def _common(parser: argparse.ArgumentParser, *, db: bool = True) -> None:
@@ -58,6 +59,34 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="sync slash commands to this Discord server only (instant, for development)",
     )
+    run.add_argument(
+        "--role",
+        choices=("all", "scraper", "delivery", "bot"),
+        default="all",
+        help="what this process does; run several scraper and delivery processes against "
+        "one PostgreSQL database to scale out (default: all)",
+    )
+    run.add_argument(
+        "--lease",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long a claimed source or alert stays this process's if it dies (default 300)",
+    )
+    run.add_argument(
+        "--deliver-every",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how often to look for alerts to deliver (default 5)",
+    )
+    run.add_argument(
+        "--max-polls",
+        type=int,
+        default=100,
+        metavar="N",
+        help="sources polled at the same time by this process (default 100)",
+    )
 
     check = sub.add_parser("check-config", help="validate the configuration")
     _common(check, db=False)
@@ -74,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--data", metavar="DIR", help="evaluation folder (default: bundled)")
     evaluate.add_argument("--errors", action="store_true", help="list every wrong decision")
+
+    db = sub.add_parser("db", help="manage the database schema")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    _common(db_sub.add_parser("upgrade", help="create the schema or apply new migrations"))
+    _common(db_sub.add_parser("current", help="show the schema revision of the database"))
     return parser
 
 
@@ -89,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # APScheduler logs every run of the one-second tick job at INFO.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    if not getattr(args, "verbose", False):
+        # Alembic narrates every step at INFO; the db command prints its own summary.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "eval":
         return cmd_eval(args)
     try:
@@ -101,9 +138,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": cmd_run,
         "check-config": cmd_check_config,
         "sources": cmd_sources,
+        "db": cmd_db,
     }
+    from bot.store.migrate import SchemaError
+
     try:
         return handlers[args.command](config, args)
+    except SchemaError as exc:
+        print(f"breachradar: {exc}", file=sys.stderr)
+        return EXIT_SCHEMA
     except KeyboardInterrupt:
         return 130
 
@@ -273,8 +316,15 @@ def cmd_scan(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _run(config: Config, args: argparse.Namespace) -> int:
-    from bot.scheduler import Service
+    from datetime import timedelta
 
+    from bot.scheduler import Service, process_owner
+
+    role = getattr(args, "role", "all")
+    if role == "bot" and not config.settings.discord_token:
+        print("breachradar: --role bot needs DISCORD_TOKEN in the environment", file=sys.stderr)
+        return EXIT_CONFIG
+    lease = timedelta(seconds=getattr(args, "lease", 300.0))
     store = await Store.open(config.settings.database)
     try:
         async with (
@@ -287,23 +337,54 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
             sinks = make_sinks(config, client)
             routes: dict[str, Any] = {}
             discord_bot = None
-            if config.settings.discord_token:
+            if config.settings.discord_token and role in ("all", "bot"):
                 from bot.client import prepare
 
                 discord_bot, routes = await prepare(
                     config, store, pipeline, fetcher, dev_guild=getattr(args, "dev_guild", None)
                 )
+            elif role == "scraper":
+                # Matches must still reach subscribed channels, which a bot process delivers.
+                from bot.subscriptions import Subscriptions, connect_pipeline
+
+                subscriptions = Subscriptions(store, config.watchlist)
+                await subscriptions.load()
+                await connect_pipeline(pipeline, subscriptions)
+            if role == "bot":
+                sinks = {}  # webhooks are a delivery process's work
             if not sinks and not routes:
                 log.info("no webhooks configured: matches go to the log only")
-            outbox = Outbox(store, sinks, owner="run", routes=routes)
-            service = Service(pipeline, outbox, config.enabled_sources)
+            owner = process_owner()
+            # A delivery process has no Discord client: it sends webhooks only; a bot
+            # process sends to its channels only.
+            outbox = Outbox(
+                store,
+                sinks,
+                owner=owner,
+                routes=routes,
+                lease=lease,
+                target_prefix={"delivery": "webhook:", "bot": "channel:"}.get(role),
+            )
+            service = Service(
+                pipeline,
+                outbox,
+                config.enabled_sources,
+                poll=role in ("all", "scraper"),
+                deliver=role in ("all", "delivery", "bot"),
+                owner=owner,
+                lease=lease,
+                deliver_every=getattr(args, "deliver_every", 5.0),
+                max_polls=getattr(args, "max_polls", 100),
+            )
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, service.request_stop)
             log.info(
-                "watching %d companies across %d sources",
+                "watching %d companies across %d sources (role %s, process %s)",
                 len(pipeline.matcher.companies),
                 len(config.enabled_sources),
+                role,
+                owner,
             )
             bot_task = None
             feeds_task = None
@@ -481,3 +562,32 @@ def cmd_sources(config: Config, args: argparse.Namespace) -> int:
     if getattr(args, "sources_command", None) == "test":
         return asyncio.run(_source_test(config, args))
     return asyncio.run(_sources(config, args))
+
+
+# -- db ------------------------------------------------------------------------------------
+
+
+async def _db(config: Config, args: argparse.Namespace) -> int:
+    from bot.store import migrate
+
+    store = await Store.open(config.settings.database, create=False)
+    try:
+        where = _redact_db(config.settings.database)
+        if args.db_command == "current":
+            at = await migrate.current_revision(store.engine)
+            head = migrate.head()
+            state = "current" if at == head else f"needs upgrade to {head}"
+            print(f"{where}: revision {at or 'none'} ({state})")
+            return 0 if at == head else 1
+        before, after = await migrate.upgrade(store.engine)
+    finally:
+        await store.close()
+    if before == after:
+        print(f"{where}: already at revision {after}")
+    else:
+        print(f"{where}: upgraded from revision {before or 'none'} to {after}")
+    return 0
+
+
+def cmd_db(config: Config, args: argparse.Namespace) -> int:
+    return asyncio.run(_db(config, args))

@@ -151,39 +151,52 @@ class Outbox:
         max_inline_wait: float = 30.0,
         inline_retries: int = 2,
         routes: Mapping[str, Sink] | None = None,
+        lease: timedelta = timedelta(minutes=2),
+        target_prefix: str | None = None,
     ) -> None:
         self.store = store
         self.sinks = dict(sinks)
         # Sinks for whole families of targets by prefix ("channel:" -> one ChannelSink).
         self.routes = dict(routes or {})
         self.owner = owner
+        # Claimed rows stay ours this long; if we die, another process sends them after it.
+        self.lease = lease
+        # Only targets of this family ("webhook:"): leave the rest to a process that has
+        # their sink (channels need the Discord client), rather than postponing them.
+        self.target_prefix = target_prefix
         # Waits up to this long inside one flush (a 429's retry_after); longer waits are left
         # to the next flush so one slow receiver cannot hold the others.
         self.max_inline_wait = max_inline_wait
         self.inline_retries = inline_retries
         # One flush at a time: two overlapping flushes could send one target out of order.
         self._lock = asyncio.Lock()
-        self._recovered = False
 
     async def recover(self) -> list[int]:
         """Take back what a crashed run of this owner left claimed or mid-send."""
         interrupted = await self.store.recover_interrupted(self.owner)
         for delivery_id in interrupted:
             log.warning("delivery %s was interrupted while sending; sending it again", delivery_id)
-        self._recovered = True
         return interrupted
 
     async def flush(self, now: datetime | None = None) -> FlushReport:
         """Deliver everything due; one target's trouble does not hold up the others."""
         async with self._lock:
-            if not self._recovered:
-                await self.recover()
+            # Flushes of one outbox never overlap, so nothing of ours is in flight here:
+            # whatever this owner, or a dead process whose lease ran out, left claimed or
+            # mid-send is taken back now, not only at start.
+            await self.recover()
             return await self._flush(now)
 
     async def _flush(self, now: datetime | None) -> FlushReport:
         report = FlushReport()
         while True:
-            due = await self.store.claim_due(owner=self.owner, now=now, limit=200)
+            due = await self.store.claim_due(
+                owner=self.owner,
+                now=now,
+                limit=200,
+                lease=self.lease,
+                target_prefix=self.target_prefix,
+            )
             if not due:
                 return report
             by_target: dict[str, list[Delivery]] = {}

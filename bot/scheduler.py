@@ -1,25 +1,71 @@
 """The long-running service: poll each source at its own interval and deliver.
 
-One in-memory tick job (APScheduler) picks the sources whose next poll is due, so the
-schedule lives in our own table (``source_state.next_poll_at``) and survives restarts, and
-no source is ever polled twice at once.
+One in-memory tick job (APScheduler) claims the sources whose next poll is due from the
+database (``source_state.next_poll_at`` with a lease, see ``Store.claim_sources``). The
+schedule therefore survives restarts and is shared: any number of processes may poll the
+same sources and each source is still polled once per interval, by one of them. Another
+job flushes the outbox, whose rows are leased the same way (``Store.claim_due``).
+
+Roles split the work between processes: ``scraper`` polls, ``delivery`` delivers, ``all``
+does both (the single-process default).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import os
+import socket
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.delivery import Outbox
 from bot.pipeline import Pipeline, SourceResult
-from bot.store import utcnow
+from bot.store import Store, utcnow
 from scrapers.base import SourceSpec
 
 log = logging.getLogger(__name__)
+
+# How often a running service looks for dead processes on its host whose work it can take.
+REAP_EVERY = timedelta(seconds=10)
+
+
+def process_owner() -> str:
+    """A name for this process in lease columns: host and pid."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+def dead_local_owners(owners: Iterable[str]) -> list[str]:
+    """The owners that were processes on this host and no longer exist."""
+    host = socket.gethostname()[:40]
+    dead = []
+    for owner in owners:
+        name, _, pid = owner.rpartition(":")
+        if name != host or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            dead.append(owner)
+        except PermissionError:
+            pass  # alive, under another user
+    return dead
+
+
+async def reap_dead_owners(store: Store) -> list[str]:
+    """Expire the leases of processes on this host that died (SIGKILL, power cut of one).
+
+    Without this a restarted service would wait out the dead process's leases before
+    polling its sources or resending what it was sending; other hosts' leases still
+    simply expire.
+    """
+    dead = dead_local_owners(await store.lease_owners())
+    if dead:
+        log.info("taking over the work of %d dead process(es): %s", len(dead), ", ".join(dead))
+        await store.expire_leases(dead)
+    return dead
 
 
 class Service:
@@ -34,6 +80,11 @@ class Service:
         tick: float = 1.0,
         deliver_every: float = 5.0,
         stop_grace: float = 10.0,
+        poll: bool = True,
+        deliver: bool = True,
+        owner: str | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        max_polls: int = 100,
     ) -> None:
         self.pipeline = pipeline
         self.outbox = outbox
@@ -41,7 +92,17 @@ class Service:
         self.tick_seconds = tick
         self.deliver_every = deliver_every
         self.stop_grace = stop_grace
+        self.poll_sources = poll
+        self.deliver_alerts = deliver
+        self.owner = owner or process_owner()
+        # A claimed source stays ours this long even if we die; longer than any poll takes.
+        self.lease = lease
+        self.max_polls = max_polls
+        self._claiming = asyncio.Lock()
+        self._backlog = False  # the last claim was cut short by max_polls
+        self._refills: set[asyncio.Task[None]] = set()
         self._due: dict[str, datetime] = {}
+        self._reaped_at = utcnow()
         self._running: dict[str, asyncio.Task[None]] = {}
         self._deliver_now = asyncio.Event()
         self._delivering: set[asyncio.Task[object]] = set()
@@ -50,34 +111,73 @@ class Service:
         self.polls = 0
 
     async def start(self) -> None:
-        """Load the schedule and start the scheduler inside the running loop."""
-        health = await self.pipeline.store.source_health()
+        """Register the sources and start the scheduler inside the running loop."""
+        store = self.pipeline.store
         now = utcnow()
-        for name in self.sources:
-            known = health.get(name)
-            self._due[name] = known.next_poll_at if known and known.next_poll_at else now
+        await reap_dead_owners(store)
+        self._reaped_at = now
+        if self.poll_sources:
+            await store.ensure_sources(self.sources)
+            health = await store.source_health()
+            for name in self.sources:
+                known = health.get(name)
+                self._due[name] = known.next_poll_at if known and known.next_poll_at else now
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         # A busy loop may run a tick late; it must not be skipped for that.
-        self.scheduler.add_job(
-            self._tick, "interval", seconds=self.tick_seconds, id="tick",
-            misfire_grace_time=60, coalesce=True, max_instances=1, next_run_time=now,
-        )  # fmt: skip
-        self.scheduler.add_job(
-            self._deliver, "interval", seconds=self.deliver_every, id="deliver",
-            misfire_grace_time=60, coalesce=True, max_instances=1, next_run_time=now,
-        )  # fmt: skip
+        if self.poll_sources:
+            self.scheduler.add_job(
+                self._tick, "interval", seconds=self.tick_seconds, id="tick",
+                misfire_grace_time=60, coalesce=True, max_instances=1, next_run_time=now,
+            )  # fmt: skip
+        if self.deliver_alerts:
+            self.scheduler.add_job(
+                self._deliver, "interval", seconds=self.deliver_every, id="deliver",
+                misfire_grace_time=60, coalesce=True, max_instances=1, next_run_time=now,
+            )  # fmt: skip
         self.scheduler.start()
 
     async def _tick(self) -> None:
-        now = utcnow()
-        for name, due in self._due.items():
-            if due <= now and name not in self._running:
-                self._running[name] = asyncio.create_task(self._poll(name), name=f"poll:{name}")
+        if self._claiming.locked():
+            return
+        async with self._claiming:
+            if utcnow() - self._reaped_at > REAP_EVERY:
+                self._reaped_at = utcnow()
+                try:
+                    await reap_dead_owners(self.pipeline.store)
+                except Exception:
+                    log.exception("could not check for dead processes")
+            await self._claim()
+
+    async def _claim(self) -> None:
+        room = self.max_polls - len(self._running)
+        free = {n: s.every for n, s in self.sources.items() if n not in self._running}
+        if room <= 0 or not free:
+            return
+        try:
+            claimed = await self.pipeline.store.claim_sources(
+                free, owner=self.owner, lease=self.lease, limit=room
+            )
+        except Exception:
+            log.exception("could not claim due sources")
+            return
+        self._backlog = len(claimed) >= room
+        validators = self.pipeline.fetcher.validators
+        for source in claimed:
+            spec = self.sources[source.name]
+            # Another process may have polled it last: use what the server told that one.
+            if source.validators.etag or source.validators.last_modified:
+                validators[spec.url] = source.validators
+            self._due[source.name] = utcnow() + spec.every
+            self._running[source.name] = asyncio.create_task(
+                self._poll(source.name), name=f"poll:{source.name}"
+            )
 
     async def _poll(self, name: str) -> None:
         spec = self.sources[name]
+        recorded = False  # the pipeline recorded the outcome, which ends the lease
         try:
             result: SourceResult = await self.pipeline.poll(spec)
+            recorded = True
             self.polls += 1
             if not result.ok:
                 log.warning("source %s failed: %s", name, result.error)
@@ -90,14 +190,23 @@ class Service:
                         found.disclosure.url,
                         name,
                     )
-                self._deliver_now.set()
+                if self.deliver_alerts:
+                    self._deliver_now.set()
         except Exception:
             log.exception("poll of %s crashed", name)
         finally:
-            health = (await self.pipeline.store.source_health()).get(name)
-            next_at = health.next_poll_at if health and health.next_poll_at else None
-            self._due[name] = next_at or utcnow() + spec.every
+            if not recorded:
+                try:
+                    await self.pipeline.store.release_source(name, owner=self.owner)
+                except Exception:
+                    log.exception("could not release %s; its lease will expire", name)
             self._running.pop(name, None)
+            if self._backlog and self.max_polls - len(self._running) >= max(1, self.max_polls // 4):
+                # More sources are due than we may poll at once: refill now, not next tick.
+                self._backlog = False
+                task = asyncio.create_task(self._tick())
+                self._refills.add(task)
+                task.add_done_callback(self._refills.discard)
             if self._deliver_now.is_set():
                 self._deliver_now.clear()
                 await self._deliver()
@@ -127,6 +236,10 @@ class Service:
     async def stop(self) -> None:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        # A refill may be starting polls: stop it first, then every poll it started.
+        for refill in list(self._refills):
+            refill.cancel()
+        await asyncio.gather(*self._refills, return_exceptions=True)
         for task in list(self._running.values()):
             task.cancel()
         await asyncio.gather(*self._running.values(), return_exceptions=True)

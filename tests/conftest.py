@@ -10,6 +10,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests.support.localserver import LocalServer
+from tests.support.postgres import postgres_server, postgres_url
+
+__all__ = ["postgres_server", "postgres_url"]  # fixtures shared by every test package
 
 # Property tests: bounded so the suite stays fast; no per-example deadline, because a
 # loaded CI machine makes timings meaningless. HYPOTHESIS_PROFILE=thorough digs deeper.
@@ -44,3 +47,12 @@ def receiver() -> Iterator[LocalServer]:
 def db_url(tmp_path: Path) -> str:
     """A fresh SQLite database for one test."""
     return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database on each backend in turn: SQLite, then PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

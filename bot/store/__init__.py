@@ -8,12 +8,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, event, func, or_, select, update
+from sqlalchemy import and_, case, delete, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -25,7 +25,6 @@ from bot.store.schema import (
     incidents,
     matches,
     meta,
-    metadata,
     source_state,
 )
 from scrapers.http import Validators
@@ -54,6 +53,14 @@ class SourceHealth:
     consecutive_failures: int
     items_seen: int
     next_poll_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedSource:
+    """A source this process holds the lease on, with what its server said last time."""
+
+    name: str
+    validators: Validators
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +102,10 @@ class Store:
 
     @classmethod
     async def open(cls, url: str, *, create: bool = True) -> Store:
-        """Connect to ``url``, creating the SQLite file's folder and the schema if needed."""
+        """Connect to ``url`` and check its schema (creating SQLite's file and schema if needed).
+
+        ``create=False`` skips the check, for ``breachradar db`` which manages the schema.
+        """
         parsed = make_url(url)
         kwargs: dict[str, Any] = {}
         if parsed.get_backend_name() == "sqlite":
@@ -117,12 +127,24 @@ class Store:
 
         store = cls(engine)
         if create:
-            await store.create_schema()
+            try:
+                await store.ensure_schema()
+            except BaseException:
+                await engine.dispose()
+                raise
         return store
 
+    async def ensure_schema(self) -> None:
+        """Create or upgrade a SQLite schema; raise SchemaError if PostgreSQL is not current."""
+        from bot.store.migrate import ensure_current
+
+        await ensure_current(self.engine)
+
     async def create_schema(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        """Apply every migration (what ``breachradar db upgrade`` does)."""
+        from bot.store.migrate import upgrade
+
+        await upgrade(self.engine)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -162,6 +184,7 @@ class Store:
         next_poll_at: datetime | None,
         now: datetime | None = None,
     ) -> None:
+        """Record a completed poll and end its lease."""
         async with self.engine.begin() as conn:
             await self._ensure_source(conn, name)
             values: dict[str, Any] = {
@@ -169,6 +192,9 @@ class Store:
                 "consecutive_failures": 0,
                 "items_seen": source_state.c.items_seen + items,
                 "next_poll_at": next_poll_at,
+                # The poll is over: its lease ends with it (one write per poll, not two).
+                "lease_owner": None,
+                "lease_until": None,
             }
             if validators is not None:
                 values["etag"] = validators.etag
@@ -180,7 +206,7 @@ class Store:
     async def record_failure(
         self, name: str, error: str, *, next_poll_at: datetime | None, now: datetime | None = None
     ) -> int:
-        """Record a failed poll; return the number of failures in a row."""
+        """Record a failed poll and end its lease; return the number of failures in a row."""
         async with self.engine.begin() as conn:
             await self._ensure_source(conn, name)
             await conn.execute(
@@ -191,6 +217,8 @@ class Store:
                     last_error_at=now or utcnow(),
                     consecutive_failures=source_state.c.consecutive_failures + 1,
                     next_poll_at=next_poll_at,
+                    lease_owner=None,
+                    lease_until=None,
                 )
             )
             count = await conn.scalar(
@@ -213,6 +241,102 @@ class Store:
                 )
                 for r in rows
             }
+
+    async def ensure_sources(self, names: Iterable[str]) -> None:
+        """Create the state rows of sources not seen before, due at once."""
+        rows = [{"name": n, "consecutive_failures": 0, "items_seen": 0} for n in names]
+        if not rows:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                self._insert(source_state).on_conflict_do_nothing(index_elements=["name"]), rows
+            )
+
+    async def claim_sources(
+        self,
+        intervals: Mapping[str, timedelta],
+        *,
+        owner: str,
+        now: datetime | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        limit: int = 100,
+    ) -> list[ClaimedSource]:
+        """Lease the due sources among ``intervals`` so that no other process polls them.
+
+        A claim also moves the source's next poll one interval on, so a process that dies
+        mid-poll costs that poll only: the next one happens on schedule, by whichever
+        process claims it once the lease has expired.
+        """
+        if not intervals:
+            return []
+        when = now or utcnow()
+        claimable = and_(
+            source_state.c.name.in_(list(intervals)),
+            or_(source_state.c.next_poll_at.is_(None), source_state.c.next_poll_at <= when),
+            or_(source_state.c.lease_until.is_(None), source_state.c.lease_until < when),
+        )
+        query = (
+            select(source_state.c.name)
+            .where(claimable)
+            .order_by(source_state.c.next_poll_at, source_state.c.name)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            # Rows another process is claiming right now are skipped, not waited for.
+            query = query.with_for_update(skip_locked=True)
+        async with self.engine.begin() as conn:
+            names = [r[0] for r in await conn.execute(query)]
+            if not names:
+                return []
+            next_poll = case(
+                {n: when + intervals[n] for n in names}, value=source_state.c.name, else_=when
+            )
+            # The UPDATE checks again that each row is free: on SQLite the SELECT above took
+            # no lock, so another process may have claimed some of them in between; an
+            # UPDATE holds the write lock while it tests and sets, so one claim wins.
+            rows = await conn.execute(
+                update(source_state)
+                .where(source_state.c.name.in_(names), claimable)
+                .values(lease_owner=owner, lease_until=when + lease, next_poll_at=next_poll)
+                .returning(source_state.c.name, source_state.c.etag, source_state.c.last_modified)
+            )
+            claimed = [ClaimedSource(r.name, Validators(r.etag, r.last_modified)) for r in rows]
+        return sorted(claimed, key=lambda c: c.name)
+
+    async def lease_owners(self, now: datetime | None = None) -> set[str]:
+        """Every owner that holds a live lease on a source or a delivery."""
+        when = now or utcnow()
+        async with self.engine.connect() as conn:
+            owners: set[str] = set()
+            for table in (source_state, deliveries):
+                rows = await conn.execute(
+                    select(table.c.lease_owner)
+                    .where(table.c.lease_owner.is_not(None), table.c.lease_until >= when)
+                    .distinct()
+                )
+                owners.update(r[0] for r in rows)
+            return owners
+
+    async def expire_leases(self, owners: Sequence[str]) -> None:
+        """End the leases of owners known to be dead, so others take their work at once."""
+        if not owners:
+            return
+        async with self.engine.begin() as conn:
+            for table in (source_state, deliveries):
+                await conn.execute(
+                    update(table)
+                    .where(table.c.lease_owner.in_(list(owners)))
+                    .values(lease_until=None)
+                )
+
+    async def release_source(self, name: str, *, owner: str) -> None:
+        """Give up the lease on ``name`` if ``owner`` still holds it."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(source_state)
+                .where(source_state.c.name == name, source_state.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
 
     # -- disclosures ---------------------------------------------------------------------
 
@@ -537,44 +661,44 @@ class Store:
     ) -> list[Delivery]:
         """Lease pending deliveries that are due, oldest first, so no other worker takes them."""
         when = now or utcnow()
+        claimable = and_(
+            deliveries.c.status == "pending",
+            deliveries.c.next_attempt_at <= when,
+            or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < when),
+        )
+        query = select(deliveries.c.id).where(claimable).order_by(deliveries.c.id).limit(limit)
+        if target_prefix:
+            query = query.where(deliveries.c.target.startswith(target_prefix))
         async with self.engine.begin() as conn:
-            query = (
-                select(deliveries.c.id)
-                .where(
-                    deliveries.c.status == "pending",
-                    deliveries.c.next_attempt_at <= when,
-                    or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < when),
-                )
-                .order_by(deliveries.c.id)
-                .limit(limit)
-            )
-            if target_prefix:
-                query = query.where(deliveries.c.target.startswith(target_prefix))
             if self.dialect == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            ids = [r[0] for r in await conn.execute(query)]
-            if not ids:
-                return []
-            await conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id.in_(ids))
-                .values(lease_owner=owner, lease_until=when + lease)
-            )
+                # Rows another worker is claiming right now are skipped, not waited for.
+                ids = [r[0] for r in await conn.execute(query.with_for_update(skip_locked=True))]
+                if not ids:
+                    return []
+                chosen: Any = deliveries.c.id.in_(ids)
+            else:
+                # One UPDATE takes SQLite's write lock before it reads, so choosing and
+                # leasing cannot interleave with another process doing the same.
+                chosen = and_(deliveries.c.id.in_(query.scalar_subquery()), claimable)
             rows = await conn.execute(
-                select(deliveries).where(deliveries.c.id.in_(ids)).order_by(deliveries.c.id)
+                update(deliveries)
+                .where(chosen)
+                .values(lease_owner=owner, lease_until=when + lease)
+                .returning(*deliveries.c)
             )
-            return [
-                Delivery(
-                    id=r.id,
-                    target=r.target,
-                    incident_id=r.incident_id,
-                    disclosure_id=r.disclosure_id,
-                    kind=r.kind,
-                    payload=json.loads(r.payload),
-                    attempts=r.attempts,
-                )
-                for r in rows
-            ]
+            claimed = sorted(rows, key=lambda r: r.id)
+        return [
+            Delivery(
+                id=r.id,
+                target=r.target,
+                incident_id=r.incident_id,
+                disclosure_id=r.disclosure_id,
+                kind=r.kind,
+                payload=json.loads(r.payload),
+                attempts=r.attempts,
+            )
+            for r in claimed
+        ]
 
     async def mark_sent(
         self, delivery_id: int, *, message_id: str | None = None, now: datetime | None = None

@@ -51,6 +51,8 @@ disclosures = Table(
     Column("organization", Text),
     Column("evidence", String(16), nullable=False),
     Column("language", String(16)),
+    # Set once matches and alerts are queued; NULL long after first_seen means the process
+    # that stored the item died before it got that far, so the next poll takes it up again.
     Index("ix_disclosures_url_key", "url_key"),
     Index("ix_disclosures_first_seen", "first_seen"),
 )

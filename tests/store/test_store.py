@@ -1,0 +1,385 @@
+"""The store's contract, on SQLite and on PostgreSQL alike."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.store import Store
+from scrapers.http import Validators
+from scrapers.models import Disclosure, Evidence
+
+T0 = datetime(2024, 10, 10, 9, 0, tzinfo=UTC)
+OtherStore = Callable[[], Awaitable[Store]]
+
+
+def casio(
+    n: int = 0, *, evidence: Evidence = Evidence.REPORTED, source: str = "the-record"
+) -> Disclosure:
+    return Disclosure(
+        source=source,
+        title=f"Casio says ransomware attack exposed employee data ({n})",
+        url=f"https://therecord.media/casio-ransomware-{n}",
+        published=datetime(2024, 10, 8, 12, 0, tzinfo=UTC),
+        summary="Underground ransomware gang claimed the attack on the Japanese electronics maker.",
+        evidence=evidence,
+        language="en",
+    )
+
+
+async def _incident(store: Store, item: Disclosure, *, incident_id: int | None = None) -> int:
+    await store.add_disclosures([item], now=T0)
+    found, _ = await store.record_match(
+        item,
+        company_key="casio",
+        company_name="Casio",
+        matched=["Casio"],
+        reason="name in title",
+        incident_id=incident_id,
+        now=T0,
+    )
+    return found
+
+
+async def _queue(store: Store, target: str, n: int, *, now: datetime = T0) -> list[int]:
+    incident = await _incident(store, casio(1000 + n))
+    queued = []
+    for i in range(n):
+        item = casio(i)
+        await store.add_disclosures([item], now=now)
+        assert await store.enqueue(
+            target, incident_id=incident, disclosure_id=item.identity, payload={"n": i}, now=now
+        )
+    claimed = await store.claim_due(
+        owner="peek", now=now + timedelta(days=365), limit=1000, target_prefix=target
+    )
+    for d in claimed:  # give the leases back untouched
+        await store.mark_retry(d.id, "peek", retry_at=now, count=False)
+        queued.append(d.id)
+    return queued
+
+
+# -- disclosures --------------------------------------------------------------------------
+
+
+async def test_add_disclosures_returns_only_items_never_seen(store: Store) -> None:
+    """The second time an item is offered it is not new; new ones come back in input order."""
+    first = await store.add_disclosures([casio(2), casio(1)], now=T0)
+    assert [d.url for d in first] == [casio(2).url, casio(1).url]
+    again = await store.add_disclosures([casio(3), casio(1), casio(2)], now=T0)
+    assert [d.url for d in again] == [casio(3).url]
+    assert await store.count_disclosures() == 3
+
+
+async def test_add_disclosures_dedupes_within_one_batch(store: Store) -> None:
+    """The same story twice in one feed is stored and returned once."""
+    fresh = await store.add_disclosures([casio(1), casio(1), casio(2)], now=T0)
+    assert len(fresh) == 2
+    assert await store.add_disclosures([], now=T0) == []
+
+
+async def test_add_disclosures_handles_batches_larger_than_one_statement(store: Store) -> None:
+    """A first poll of a big archive (more than one insert chunk) stores every item."""
+    items = [casio(i) for i in range(1234)]
+    assert len(await store.add_disclosures(items, now=T0)) == 1234
+    assert await store.add_disclosures(items[600:700], now=T0) == []
+
+
+async def test_concurrent_add_disclosures_store_each_item_once(
+    store: Store, other_store: OtherStore
+) -> None:
+    """Two processes offering overlapping items at once: each item is new to exactly one."""
+    stores = [store, await other_store(), await other_store()]
+    batches = [[casio(i) for i in range(start, start + 300)] for start in (0, 100, 200)]
+    results = await asyncio.gather(
+        *(s.add_disclosures(b, now=T0) for s, b in zip(stores, batches, strict=True))
+    )
+    claimed = [d.identity for r in results for d in r]
+    assert len(claimed) == len(set(claimed)) == 500
+    assert await store.count_disclosures() == 500
+
+
+async def test_held_items_are_offered_again_until_released(store: Store) -> None:
+    """Items a poll stored but did not finish stay held: the next poll gets them again."""
+    done, stranded = casio(1), casio(2)
+    first = await store.add_disclosures([done, stranded], now=T0, hold=True)
+    assert [d.url for d in first] == [done.url, stranded.url]
+    await store.release_held([done.identity])
+    # The process died before releasing the second: the next poll takes it up at once.
+    again = await store.add_disclosures([done, stranded], now=T0 + timedelta(seconds=1), hold=True)
+    assert [d.url for d in again] == [stranded.url]
+    await store.release_held([stranded.identity])
+    assert (
+        await store.add_disclosures([done, stranded], now=T0 + timedelta(days=1), hold=True) == []
+    )
+    # Without hold (a one-off scan), stored items are simply seen.
+    assert await store.add_disclosures([casio(3)], now=T0) != []
+    assert await store.add_disclosures([casio(3)], now=T0) == []
+
+
+# -- incidents and matches ----------------------------------------------------------------
+
+
+async def test_record_match_opens_an_incident_then_attaches_to_it(store: Store) -> None:
+    """The first match opens an incident; a later one joins it and moves last_seen on."""
+    first = casio(1)
+    incident = await _incident(store, first)
+    second = casio(2, source="bleepingcomputer")
+    await store.add_disclosures([second])
+    later = T0 + timedelta(hours=5)
+    again, created = await store.record_match(
+        second, company_key="casio", company_name="Casio", matched=["Casio"], reason="title",
+        incident_id=incident, now=later,
+    )  # fmt: skip
+    assert (again, created) == (incident, False)
+    row = await store.get_incident(incident)
+    assert row is not None
+    assert row.first_seen == T0 and row.last_seen == later
+    assert row.company_name == "Casio" and row.title == first.title
+    assert await store.incident_url_keys(incident) == {first.url_key, second.url_key}
+    sources = await store.incident_sources(incident)
+    assert [s["source"] for s in sources] == ["the-record", "bleepingcomputer"]
+    assert sources[0]["first_seen"] == T0
+
+
+async def test_stronger_evidence_upgrades_the_incident_and_weaker_does_not(store: Store) -> None:
+    """A company statement upgrades a press report's incident and becomes its link."""
+    incident = await _incident(store, casio(1))
+    statement = Disclosure(
+        source="casio-jp-releases",
+        title="ランサムウェア被害による個人情報漏洩に関するお知らせ",
+        url="https://www.casio.co.jp/release/2024/1008-incident/",
+        organization="Casio",
+        evidence=Evidence.CONFIRMED,
+        language="ja",
+    )
+    await _incident(store, statement, incident_id=incident)
+    await _incident(store, casio(3, evidence=Evidence.CLAIMED), incident_id=incident)
+    row = await store.get_incident(incident)
+    assert row is not None
+    assert row.evidence is Evidence.CONFIRMED
+    assert row.url == statement.url and row.title == statement.title
+
+
+async def test_record_match_twice_keeps_one_match(store: Store) -> None:
+    """Recording the same (disclosure, company) again does not duplicate the match."""
+    item = casio(1)
+    incident = await _incident(store, item)
+    await _incident(store, item, incident_id=incident)
+    assert len(await store.incident_sources(incident)) == 1
+
+
+async def test_recent_incidents_are_the_companys_newest_within_the_window(store: Store) -> None:
+    """Only the company's incidents seen since the cut-off come back, newest first."""
+    old = await _incident(store, casio(1))
+    item = casio(2)
+    await store.add_disclosures([item])
+    newer, _ = await store.record_match(
+        item, company_key="casio", company_name="Casio", matched=["Casio"], reason="",
+        incident_id=None, now=T0 + timedelta(days=30),
+    )  # fmt: skip
+    assert [i.id for i in await store.recent_incidents("casio", T0 - timedelta(days=1))] == [
+        newer,
+        old,
+    ]
+    assert [i.id for i in await store.recent_incidents("casio", T0 + timedelta(days=1))] == [newer]
+    assert await store.recent_incidents("moneygram", T0 - timedelta(days=1)) == []
+    assert await store.get_incident(newer + 100) is None
+
+
+# -- outbox -------------------------------------------------------------------------------
+
+
+async def test_enqueue_accepts_each_target_incident_disclosure_once(store: Store) -> None:
+    """Queuing the same alert to the same target twice queues it once."""
+    item = casio(1)
+    incident = await _incident(store, item)
+    args = {"incident_id": incident, "disclosure_id": item.identity, "payload": {"a": 1}}
+    assert await store.enqueue("webhook:soc", **args, now=T0) is True
+    assert await store.enqueue("webhook:soc", **args, now=T0) is False
+    assert await store.enqueue("webhook:legal", **args, now=T0) is True
+    assert await store.pending_count() == 2
+
+
+async def test_claim_due_leases_oldest_first_and_hides_them_from_others(store: Store) -> None:
+    """A claim takes due rows oldest first; another owner gets none until the lease expires."""
+    ids = await _queue(store, "webhook:soc", 5)
+    first = await store.claim_due(owner="a", now=T0, limit=3, lease=timedelta(minutes=2))
+    assert [d.id for d in first] == ids[:3]
+    assert first[0].payload == {"n": 0} and first[0].kind == "alert"
+    rest = await store.claim_due(owner="b", now=T0 + timedelta(minutes=1))
+    assert [d.id for d in rest] == ids[3:]
+    assert await store.claim_due(owner="c", now=T0 + timedelta(minutes=1)) == []
+    expired = await store.claim_due(owner="c", now=T0 + timedelta(minutes=2, seconds=1))
+    assert [d.id for d in expired] == ids[:3]
+
+
+async def test_claim_due_respects_retry_time_and_target_prefix(store: Store) -> None:
+    """Rows waiting for a retry are not due; a prefix limits the claim to its targets."""
+    soc = await _queue(store, "webhook:soc", 2)
+    await store.mark_retry(soc[0], "503", retry_at=T0 + timedelta(minutes=10))
+    channel = await _queue(store, "channel:1234", 1)
+    hour = timedelta(hours=1)
+    by_prefix = await store.claim_due(owner="a", now=T0, target_prefix="channel:", lease=hour)
+    assert [d.id for d in by_prefix] == channel
+    assert [d.id for d in await store.claim_due(owner="a", now=T0, lease=hour)] == [soc[1]]
+    later = await store.claim_due(owner="a", now=T0 + timedelta(minutes=10))
+    assert [(d.id, d.attempts) for d in later] == [(soc[0], 1)]
+
+
+async def test_concurrent_claims_hand_out_each_delivery_once(
+    store: Store, other_store: OtherStore
+) -> None:
+    """Four workers claiming at once never share a row, and together take them all."""
+    ids = await _queue(store, "webhook:soc", 120)
+    workers = [store] + [await other_store() for _ in range(3)]
+
+    async def drain(s: Store, owner: str) -> list[int]:
+        taken: list[int] = []
+        while batch := await s.claim_due(owner=owner, now=T0, limit=7):
+            taken += [d.id for d in batch]
+        return taken
+
+    results = await asyncio.gather(*(drain(s, f"w{i}") for i, s in enumerate(workers)))
+    everything = [i for r in results for i in r]
+    assert sorted(everything) == sorted(ids)
+    assert len(everything) == len(set(everything))
+
+
+async def test_mark_sent_records_the_message_and_ends_the_delivery(store: Store) -> None:
+    """A sent alert is not claimed again and its message id is found for later edits."""
+    [delivery_id] = await _queue(store, "webhook:soc", 1)
+    [claimed] = await store.claim_due(owner="a", now=T0)
+    await store.mark_sent(delivery_id, message_id="1293847561234567890", now=T0)
+    assert await store.claim_due(owner="b", now=T0 + timedelta(days=1)) == []
+    assert await store.sent_message_id("webhook:soc", claimed.incident_id) == "1293847561234567890"
+    assert await store.sent_message_id("webhook:legal", claimed.incident_id) is None
+    assert await store.delivery_counts() == {"sent": 1}
+    assert await store.pending_count() == 0
+
+
+async def test_mark_retry_counts_attempts_and_gives_up_when_dead(store: Store) -> None:
+    """A retry counts an attempt unless told not to; a dead row is never claimed again."""
+    first, second = await _queue(store, "webhook:soc", 2)
+    await store.claim_due(owner="a", now=T0)
+    await store.mark_retry(first, "503", retry_at=T0 + timedelta(seconds=30))
+    await store.mark_retry(second, "waiting", retry_at=T0 + timedelta(seconds=30), count=False)
+    again = await store.claim_due(owner="a", now=T0 + timedelta(seconds=30))
+    # Per-target order survives a retry: the failed first alert still comes first.
+    assert [(d.id, d.attempts) for d in again] == [(first, 1), (second, 0)]
+    await store.mark_retry(first, "404", retry_at=T0, dead=True)
+    await store.mark_retry(second, "503", retry_at=T0 + timedelta(seconds=60))
+    assert await store.delivery_counts() == {"dead": 1, "pending": 1}
+    assert [d.id for d in await store.claim_due(owner="a", now=T0 + timedelta(days=1))] == [second]
+
+
+# -- sources ------------------------------------------------------------------------------
+
+
+async def test_source_state_remembers_validators_failures_and_successes(store: Store) -> None:
+    """Failures count up and reset on success; validators survive for the next process."""
+    assert await store.record_failure("the-record", "timed out", next_poll_at=T0, now=T0) == 1
+    assert await store.record_failure("the-record", "503", next_poll_at=T0, now=T0) == 2
+    nxt = T0 + timedelta(minutes=10)
+    await store.record_success(
+        "the-record", items=25, validators=Validators('"abc"', None), next_poll_at=nxt, now=T0
+    )
+    await store.record_success("the-record", items=5, validators=None, next_poll_at=nxt, now=T0)
+    health = (await store.source_health())["the-record"]
+    assert health.consecutive_failures == 0 and health.items_seen == 30
+    assert health.last_error == "503" and health.last_error_at == T0
+    assert health.last_success_at == T0 and health.next_poll_at == nxt
+    assert await store.load_validators() == {"the-record": Validators('"abc"', None)}
+
+
+async def test_claim_sources_leases_due_sources_and_moves_their_schedule(store: Store) -> None:
+    """A claimed source is not due again until its interval passed and its lease ended."""
+    every = {"the-record": timedelta(minutes=10), "securityweek": timedelta(minutes=15)}
+    await store.ensure_sources(every)
+    await store.record_success(
+        "the-record", items=1, validators=Validators(None, "Tue, 08 Oct 2024 12:00:00 GMT"),
+        next_poll_at=T0, now=T0,
+    )  # fmt: skip
+    claimed = await store.claim_sources(every, owner="a", now=T0, lease=timedelta(minutes=1))
+    assert [c.name for c in claimed] == ["securityweek", "the-record"]
+    assert claimed[1].validators.last_modified == "Tue, 08 Oct 2024 12:00:00 GMT"
+    health = await store.source_health()
+    assert health["securityweek"].next_poll_at == T0 + timedelta(minutes=15)
+    assert await store.claim_sources(every, owner="b", now=T0 + timedelta(minutes=9)) == []
+    # Done (recording the poll ends the lease), but not due before its interval.
+    await store.record_success(
+        "the-record", items=0, validators=None, next_poll_at=T0 + timedelta(minutes=10), now=T0
+    )
+    assert (await store.source_health())["the-record"].next_poll_at == T0 + timedelta(minutes=10)
+    assert await store.claim_sources(every, owner="b", now=T0 + timedelta(minutes=9)) == []
+    later = await store.claim_sources(every, owner="b", now=T0 + timedelta(minutes=10))
+    assert [c.name for c in later] == ["the-record"]
+
+
+async def test_a_lease_outlives_the_schedule_until_it_expires(store: Store) -> None:
+    """A poll running past its interval keeps the source; a dead owner's lease runs out."""
+    every = {"databreaches-net": timedelta(seconds=30)}
+    await store.ensure_sources(every)
+    await store.claim_sources(every, owner="dead", now=T0, lease=timedelta(minutes=2))
+    assert await store.claim_sources(every, owner="b", now=T0 + timedelta(minutes=1)) == []
+    await store.release_source("databreaches-net", owner="b")  # not b's lease: no effect
+    assert await store.claim_sources(every, owner="b", now=T0 + timedelta(minutes=1)) == []
+    taken = await store.claim_sources(every, owner="b", now=T0 + timedelta(minutes=2, seconds=1))
+    assert [c.name for c in taken] == ["databreaches-net"]
+    # b's poll crashed before recording anything: it gives the lease back itself.
+    await store.release_source("databreaches-net", owner="b")
+    again = await store.claim_sources(every, owner="c", now=T0 + timedelta(minutes=3))
+    assert [c.name for c in again] == ["databreaches-net"]
+
+
+async def test_concurrent_source_claims_give_each_source_to_one_process(
+    store: Store, other_store: OtherStore
+) -> None:
+    """Five processes claiming the same 200 due sources at once share none of them."""
+    every = {f"feed-{i:03d}": timedelta(minutes=5) for i in range(200)}
+    await store.ensure_sources(every)
+    workers = [store] + [await other_store() for _ in range(4)]
+
+    async def drain(s: Store, owner: str) -> list[str]:
+        taken: list[str] = []
+        while batch := await s.claim_sources(every, owner=owner, now=T0, limit=9):
+            taken += [c.name for c in batch]
+        return taken
+
+    results = await asyncio.gather(*(drain(s, f"p{i}") for i, s in enumerate(workers)))
+    everything = [n for r in results for n in r]
+    assert sorted(everything) == sorted(every)
+
+
+async def test_ensure_sources_keeps_existing_state(store: Store) -> None:
+    """Registering known sources again does not reset their counters."""
+    await store.record_failure("the-record", "timed out", next_poll_at=T0, now=T0)
+    await store.ensure_sources(["the-record", "securityweek"])
+    health = await store.source_health()
+    assert health["the-record"].consecutive_failures == 1
+    assert health["securityweek"].consecutive_failures == 0
+    assert health["securityweek"].next_poll_at is None
+
+
+# -- meta and opening ---------------------------------------------------------------------
+
+
+async def test_meta_values_are_set_and_overwritten(store: Store) -> None:
+    """Meta keys read back what was last written."""
+    assert await store.get_meta("command-hash") is None
+    await store.set_meta("command-hash", "a1")
+    await store.set_meta("command-hash", "b2")
+    assert await store.get_meta("command-hash") == "b2"
+
+
+async def test_open_creates_the_sqlite_folder(tmp_path: Path) -> None:
+    """The default SQLite file may live in a folder that does not exist yet."""
+    target = tmp_path / "data" / "nested" / "breachradar.db"
+    store = await Store.open(f"sqlite+aiosqlite:///{target}")
+    try:
+        await store.set_meta("k", "v")
+    finally:
+        await store.close()
+    assert target.exists()
