@@ -12,6 +12,8 @@ import asyncio
 import itertools
 import json
 import re
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -256,7 +258,14 @@ class _Session:
 class FakeDiscord:
     """REST and gateway on one loopback port."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, enforce_limits: bool = False) -> None:
+        # With enforce_limits, Discord's published limits apply: 50 requests per second per
+        # bot (interaction callbacks exempt) and 5 messages per 5 s per channel, answered
+        # with 429 and the X-RateLimit headers discord.py reads, as Discord does.
+        self.enforce_limits = enforce_limits
+        self.rate_limited = {"global": 0, "route": 0}
+        self._global_window: deque[float] = deque()
+        self._channel_windows: dict[str, deque[float]] = {}
         self.guilds: dict[int, FakeGuild] = {}
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
@@ -650,13 +659,57 @@ class FakeDiscord:
         record = RecordedRequest(request.method, path, dict(request.query), body)
         self.requests.append(record)
         try:
-            response = self._faulted(record)
+            limited, bucket_headers = self._limits(record)
+            response = limited or self._faulted(record)
             if response is None:
                 response = self._route(record)
+                response.headers.update(bucket_headers)
             record.status = response.status
             return response
         finally:
             await self._notify()
+
+    def _limits(self, record: RecordedRequest) -> tuple[web.Response | None, dict[str, str]]:
+        """Apply the global and per-channel message limits, if enforced."""
+        # Interaction responses and their follow-ups are outside the global limit.
+        if not self.enforce_limits or record.path.startswith(("/interactions/", "/webhooks/")):
+            return None, {}
+        now = time.monotonic()
+        window = self._global_window
+        while window and now - window[0] >= 1.0:
+            window.popleft()
+        if len(window) >= 50:
+            self.rate_limited["global"] += 1
+            wait = round(1.0 - (now - window[0]), 3)
+            return _json(
+                {"message": "You are being rate limited.", "retry_after": wait, "global": True},
+                status=429,
+                headers={"Via": "1.1 google", "Retry-After": str(wait), "X-RateLimit-Global": "true",
+                         "X-RateLimit-Scope": "global"},
+            ), {}  # fmt: skip
+        window.append(now)
+        channel = re.fullmatch(r"/channels/(\d+)/messages", record.path)
+        if record.method != "POST" or channel is None:
+            return None, {}
+        sent = self._channel_windows.setdefault(channel.group(1), deque())
+        while sent and now - sent[0] >= 5.0:
+            sent.popleft()
+        reset = round(5.0 - (now - sent[0]), 3) if sent else 5.0
+        headers = {"X-RateLimit-Limit": "5", "X-RateLimit-Bucket": "channel-messages"}
+        if len(sent) >= 5:
+            self.rate_limited["route"] += 1
+            return _json(
+                {"message": "You are being rate limited.", "retry_after": reset, "global": False},
+                status=429,
+                headers={**headers, "Via": "1.1 google", "Retry-After": str(reset),
+                         "X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": str(reset),
+                         "X-RateLimit-Scope": "user"},
+            ), {}  # fmt: skip
+        sent.append(now)
+        headers["X-RateLimit-Remaining"] = str(5 - len(sent))
+        headers["X-RateLimit-Reset-After"] = str(reset)
+        headers["X-RateLimit-Reset"] = str(time.time() + reset)
+        return None, headers
 
     def _faulted(self, record: RecordedRequest) -> web.Response | None:
         for fault in self.faults:
