@@ -16,7 +16,7 @@ import discord
 
 from bot.delivery import DeliveryError
 from bot.embeds import channel_message
-from bot.ratelimit import DISCORD_GLOBAL_RATE, TokenBucket
+from bot.ratelimit import DISCORD_BURST, DISCORD_GLOBAL_RATE, TokenBucket
 from bot.store import Delivery
 from bot.subscriptions import Subscriptions, visible_to
 from scrapers.models import Evidence
@@ -42,7 +42,7 @@ class ChannelSink:
     ) -> None:
         self.client = client
         self.subscriptions = subscriptions
-        self.pacer = TokenBucket(rate, burst=1)
+        self.pacer = TokenBucket(rate, burst=DISCORD_BURST)
         # Set once the bot is connected and has checked its channels; until then a send
         # would fail with 401 and be taken for a permanent error.
         self.ready = ready

@@ -52,6 +52,8 @@ class TokenBucket:
         self._tokens = min(self._tokens, 0.0) - seconds * self.rate
 
 
-# Stay a little under Discord's 50/s: with a burst of one, any one-second window holds at
-# most 48 requests, leaving room for the few REST calls discord.py makes on its own.
-DISCORD_GLOBAL_RATE = 47.0
+# Stay a little under Discord's 50/s: at 46/s with a burst of three (so a sender that fell
+# behind for a moment catches up), any one-second window holds at most 49 requests,
+# leaving room for the odd REST call discord.py makes on its own.
+DISCORD_GLOBAL_RATE = 46.0
+DISCORD_BURST = 3.0
