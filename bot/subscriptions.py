@@ -113,7 +113,7 @@ def clean_name(raw: str) -> str:
         raise SubscriptionError(f"The company name is longer than {NAME_MAX} characters.")
     if not any(ch.isalnum() for ch in name):
         raise SubscriptionError("The company name needs at least one letter or digit.")
-    if "@" in name and re.search(r"@(everyone|here)|<[@#]", name):
+    if re.search(r"@(everyone|here)|<[@#]", name):
         raise SubscriptionError("The company name cannot contain mentions.")
     return name
 
@@ -385,6 +385,8 @@ class Subscriptions:
     ) -> ImportReport:
         """Subscribe a channel to every vendor in a text or CSV file (first column)."""
         report = ImportReport()
+        # Files from any system: CRLF, bare CR (old Mac exports) and LF all end a line.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
         lines = text.splitlines()
         if len(lines) > IMPORT_MAX_LINES:
             raise SubscriptionError(f"The file has more than {IMPORT_MAX_LINES} lines.")
@@ -398,7 +400,11 @@ class Subscriptions:
         for known in await self.guild_companies(guild_id):
             for alias in known.names:
                 own.setdefault(alias.casefold(), known)
-        for number, row in enumerate(csv.reader(io.StringIO(text))):
+        try:
+            rows = list(csv.reader(io.StringIO(text)))
+        except csv.Error as exc:
+            raise SubscriptionError(f"The file is not readable as text or CSV ({exc}).") from None
+        for number, row in enumerate(rows):
             if not row or not "".join(row).strip():
                 continue
             raw = row[0].strip()
