@@ -6,16 +6,20 @@ longer, then reads the kernel's high-water mark of its resident memory (``VmHWM`
 reference, measured in the same run the same way, is the service with 10 sources and 10
 companies: what the interpreter and libraries cost before any scale.
 
-There are no subscription tables in this build (Discord servers' subscriptions come with
-the Discord bot), so subscriptions are not part of the measurement.
+With ``--servers N`` (default 1,000) the database first gets N Discord servers, each with
+one channel watching three companies, and the measured process runs as ``--role scraper``
+(the process that holds sources, companies and every server's subscriptions in memory and
+queues their alerts) beside a ``--role delivery`` process that sends the webhook alerts;
+the reference gets 10 servers. ``--servers 0`` measures a single ``run`` as before.
 
-    python bench/footprint.py                            # 1,000 sources, 10,000 companies
-    python bench/footprint.py --sources 3000 --companies 30000
+    python bench/footprint.py          # 1,000 sources, 10,000 companies, 1,000 servers
+    python bench/footprint.py --sources 3000 --companies 30000 --servers 5000
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import queue
 import signal
@@ -38,8 +42,30 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM in /proc: Linux only")
 
 
+async def add_servers(db: Path, servers: int, companies: int) -> int:
+    """Give ``servers`` Discord servers one channel each watching three companies."""
+    import tomllib
+
+    from bot.settings import parse_watchlist
+    from bot.store import Store
+    from bot.subscriptions import Subscriptions
+
+    store = await Store.open(f"sqlite+aiosqlite:///{db}")
+    try:
+        # Servers pick companies from the operator's watchlist, as autocomplete offers them.
+        subs = Subscriptions(store, parse_watchlist(tomllib.loads(watchlist_toml(companies))))
+        added = 0
+        for guild in range(servers):
+            names = "\n".join(company_name((guild * 3 + k) % companies) for k in range(3))
+            report = await subs.import_text(10**17 + guild, 10**18 + guild, names)
+            added += len(report.added)
+        return added
+    finally:
+        await store.close()
+
+
 def measure(
-    sources: int, companies: int, breaches: int, port: int, settle: float
+    sources: int, companies: int, breaches: int, port: int, settle: float, *, servers: int = 0
 ) -> tuple[float, float]:
     """Return (peak RSS in MB, seconds to the end of the first cycle)."""
     schedule = [
@@ -56,12 +82,20 @@ def measure(
         )  # fmt: skip
         env = {k: v for k, v in os.environ.items() if not k.startswith("BREACHRADAR_")}
         env["PYTHONPATH"] = str(ROOT)
+        command = [sys.executable, "-m", "bot", "run", "--config", str(config),
+                   "--db", f"sqlite:///{tmp / 'bench.db'}"]  # fmt: skip
+        helper = None
+        if servers:
+            asyncio.run(add_servers(tmp / "bench.db", servers, companies))
+            helper = subprocess.Popen(
+                [*command, "--role", "delivery", "--deliver-every", "1"],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            command += ["--role", "scraper"]
         started = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--config", str(config),
-             "--db", f"sqlite:///{tmp / 'bench.db'}"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             polled: set[int] = set()
             while len(polled) < sources:
@@ -79,26 +113,36 @@ def measure(
             time.sleep(settle)
             peak = peak_rss_mb(proc.pid)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
+            for running in (proc, helper):
+                if running is not None:
+                    running.send_signal(signal.SIGTERM)
+                    running.wait(30)
     return peak, cycle
 
 
 def main(args: argparse.Namespace) -> None:
-    ref_peak, _ = measure(10, 10, 2, 18082, args.settle)
-    peak, cycle = measure(args.sources, args.companies, args.breaches, 18083, args.settle)
-    print(f"reference: 10 sources, 10 companies: peak RSS {ref_peak:.1f} MB")
+    ref_servers = min(10, args.servers)
+    ref_peak, _ = measure(10, 10, 2, 18082, args.settle, servers=ref_servers)
+    peak, cycle = measure(
+        args.sources, args.companies, args.breaches, 18083, args.settle, servers=args.servers
+    )
+    role = "scraper process" if args.servers else "run"
     print(
-        f"{args.sources} sources, {args.companies} companies, {args.breaches} matching "
-        f"items: peak RSS {peak:.1f} MB ({peak - ref_peak:+.1f} MB over the reference), "
+        f"reference ({role}): 10 sources, 10 companies, {ref_servers} servers: "
+        f"peak RSS {ref_peak:.1f} MB"
+    )
+    print(
+        f"{args.sources} sources, {args.companies} companies, {args.servers} servers' "
+        f"subscriptions, {args.breaches} matching items: peak RSS {peak:.1f} MB "
+        f"({peak - ref_peak:+.1f} MB over the reference), "
         f"first cycle done after {cycle:.1f} s"
     )
-    print("subscriptions: not measured (no subscription tables in this build)")
     print(f"goal < 250 MB: {'met' if peak < 250 else 'NOT met'}")
     print(
         f"sources={args.sources} companies={args.companies} breaches={args.breaches} "
         f"peak_rss_mb={peak:.1f} reference_rss_mb={ref_peak:.1f} "
-        f"over_reference_mb={peak - ref_peak:.1f} first_cycle_s={cycle:.1f} subscriptions=none"
+        f"over_reference_mb={peak - ref_peak:.1f} first_cycle_s={cycle:.1f} "
+        f"servers={args.servers}"
     )
 
 
@@ -108,4 +152,7 @@ if __name__ == "__main__":
     parser.add_argument("--companies", type=int, default=10000)
     parser.add_argument("--breaches", type=int, default=100, help="items that match a company")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds to run after the cycle")
+    parser.add_argument(
+        "--servers", type=int, default=1000, help="Discord servers with subscriptions (0: none)"
+    )
     main(parser.parse_args())
