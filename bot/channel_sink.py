@@ -16,12 +16,18 @@ import discord
 
 from bot.delivery import DeliveryError
 from bot.embeds import channel_message
-from bot.ratelimit import DISCORD_BURST, DISCORD_GLOBAL_RATE, TokenBucket
 from bot.store import Delivery
 from bot.subscriptions import Subscriptions, visible_to
 from scrapers.models import Evidence
+from scrapers.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
+
+# Stay a little under Discord's 50/s: at 46/s with a burst of three (so a sender that fell
+# behind for a moment catches up), any one-second window holds at most 49 requests,
+# leaving room for the odd REST call discord.py makes on its own.
+DISCORD_GLOBAL_RATE = 46.0
+DISCORD_BURST = 3.0
 
 # Discord's codes for "this channel is gone or closed to us": stop, do not retry.
 GONE_CODES = {10003: "the channel was deleted", 50001: "the bot cannot see the channel",
@@ -42,7 +48,9 @@ class ChannelSink:
     ) -> None:
         self.client = client
         self.subscriptions = subscriptions
-        self.pacer = TokenBucket(rate, burst=DISCORD_BURST)
+        # discord.py honours per-route buckets and 429s but has no limiter for the global
+        # 50 requests/s: a fan-out to many channels must pace itself.
+        self.pacer = RateLimiter(rate, burst=DISCORD_BURST)
         # Set once the bot is connected and has checked its channels; until then a send
         # would fail with 401 and be taken for a permanent error.
         self.ready = ready
@@ -103,7 +111,7 @@ class ChannelSink:
         if role_id:
             mentions.roles = [discord.Object(role_id)]
         channel = self.client.get_partial_messageable(channel_id)
-        await self.pacer.acquire()
+        await self.pacer.wait()
         try:
             if edit_id:
                 message = channel.get_partial_message(edit_id)

@@ -17,7 +17,7 @@ from bot.sharing import ResponseShare
 from bot.store import Store, utcnow
 from scrapers.base import Page, Scraper, SourceSpec
 from scrapers.errors import ScraperError
-from scrapers.http import Fetcher, FetchPolicy, Validators
+from scrapers.http import Fetcher, FetchPolicy
 from scrapers.models import Disclosure
 from scrapers.registry import build
 
@@ -319,4 +319,4 @@ def _wants(target: WebhookTarget, match: Match) -> bool:
     return target.wants(match.company.name)
 
 
-__all__ = ["Found", "PassReport", "Pipeline", "SourceResult", "Validators", "backoff_delay"]
+__all__ = ["Found", "PassReport", "Pipeline", "SourceResult", "backoff_delay"]

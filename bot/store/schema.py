@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -219,8 +218,6 @@ digest_items = Table(
 )
 
 __all__ = [
-    "BigInteger",
-    "Boolean",
     "broken_channels",
     "deliveries",
     "digest_items",

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.support import scenario
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -55,12 +57,10 @@ def write_config(
     settings: str = "",
 ) -> Path:
     """Write a configuration directory; the watchlist defaults to the bundled example."""
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "sources.toml").write_text(sources, encoding="utf-8")
-    if watchlist is None:
-        watchlist = (REPO / "config" / "watchlist.toml").read_text(encoding="utf-8")
-    (directory / "watchlist.toml").write_text(watchlist, encoding="utf-8")
     # Tests serve everything from 127.0.0.1, which the operator must opt in to.
-    base = "allow_private_addresses = true\n"
-    (directory / "settings.toml").write_text(base + settings, encoding="utf-8")
-    return directory
+    return scenario.write_config(
+        directory,
+        sources=sources,
+        watchlist=watchlist,
+        settings="allow_private_addresses = true\n" + settings,
+    )
