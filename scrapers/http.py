@@ -25,6 +25,7 @@ import httpx
 from scrapers.base import Page
 from scrapers.errors import BlockedAddressError, FetchError, HTTPStatusError, TooLargeError
 from scrapers.netguard import Resolver, check_url_shape, resolve_public
+from scrapers.transport import OriginPools
 
 DEFAULT_USER_AGENT = "BreachRadar/0.1 (+https://github.com/breachradar/breachradar)"
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -118,7 +119,8 @@ class Fetcher:
         self.validators: MutableMapping[str, Validators] = {} if validators is None else validators
         self._gates: dict[str, _HostGate] = {}
         self._client = httpx.AsyncClient(
-            transport=transport,
+            transport=transport
+            or OriginPools(connections_per_origin=self.policy.per_host_connections),
             follow_redirects=False,
             timeout=httpx.Timeout(
                 self.policy.read_timeout, connect=self.policy.connect_timeout, pool=None
@@ -130,7 +132,6 @@ class Fetcher:
                 # Decoded here, not by httpx, so the size cap holds after decompression.
                 "Accept-Encoding": "gzip, deflate",
             },
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         )
         self.requests_sent = 0
 
