@@ -32,6 +32,7 @@ class ResponseShare:
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
         self.shared = 0  # answers handed out without a request
+        self._pruned_at = float("-inf")
 
     async def get(
         self,
@@ -67,6 +68,11 @@ class ResponseShare:
         return page
 
     def _prune(self, now: float, max_age: float) -> None:
+        # A scan of every entry on each request made a cycle over many sources quadratic:
+        # once a minute is enough to bound what is kept.
+        if now - self._pruned_at < 60.0:
+            return
+        self._pruned_at = now
         stale = [u for u, e in self._entries.items() if now - e.started >= max(max_age, 3600.0)]
         for url in stale:
             del self._entries[url]

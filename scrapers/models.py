@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,6 +50,7 @@ _TRACKING_PARAMS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=4096)  # a poll asks for each item's form twice (identity, key)
 def normalize_url(url: str) -> str:
     """Return a canonical form of ``url`` for identity: no tracking, no fragment."""
     parts = urlsplit(url.strip())
