@@ -104,6 +104,7 @@ async def main(args: argparse.Namespace) -> None:
                 cpu3, wall3 = time.process_time(), time.perf_counter()
                 second = web.counters.snapshot()
                 await service.stop()
+                writes = store.poll_writes
             await store.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -129,6 +130,7 @@ async def main(args: argparse.Namespace) -> None:
     print(f"cycle 2 (304 for {not_modified}/{args.sources}): {c2:.2f} s = {c2 / bound:.2f}x "
           f"bound, CPU {cpu_second:.2f} s ({100 * cpu_second / cpu_first:.1f}% of cycle 1), "
           f"{bytes_second / 1e6:.2f} MB ({100 * bytes_second / bytes_first:.1f}%)")  # fmt: skip
+    print(f"polls recorded per database write (group commit): {2 * args.sources / writes:.1f}")
     print(
         f"sources={args.sources} latency_ms={args.latency * 1000:.0f} "
         f"concurrency={args.concurrency} bound_s={bound:.2f} reference_s={reference:.2f} "

@@ -145,6 +145,27 @@ class Pipeline:
             result.not_modified = True
             items = []
         result.items = len(items)
+        next_poll_at = now + self._interval(spec.every)
+        if not any(self.matcher.match(d) for d in items):
+            # Nothing here concerns a watched company (most polls): the items are stored
+            # with the poll's record in one write; there is no alert to hold them for.
+            try:
+                new = await self.store.record_success(
+                    spec.name,
+                    items=len(items),
+                    validators=validators,
+                    next_poll_at=next_poll_at,
+                    now=now,
+                    add=items,
+                    # Held by an interrupted poll of this source, they need no alert after all.
+                    settle=[d.identity for d in items],
+                )
+            except BaseException:
+                # Not stored: the next poll must get the full page, not a 304.
+                self.fetcher.validators.pop(spec.url, None)
+                raise
+            result.new = len(new)
+            return result
         # Held until matched and queued, so a crash in between is finished by the next poll.
         held = await self.store.add_disclosures(items, now=now, hold=True)
         fresh = await self._without_reissues(spec, held)
@@ -157,13 +178,14 @@ class Pipeline:
             # Without the validators the next poll gets the full page, held items included.
             self.fetcher.validators.pop(spec.url, None)
             raise
-        await self.store.release_held(d.identity for d in held)
         await self.store.record_success(
             spec.name,
             items=len(items),
             validators=validators,
-            next_poll_at=now + self._interval(spec.every),
+            next_poll_at=next_poll_at,
             now=now,
+            # Their alerts are queued: no longer held (one transaction with the record).
+            release=[d.identity for d in held],
         )
         return result
 

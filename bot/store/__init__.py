@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, event, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -93,12 +93,44 @@ class IncidentRow:
     fingerprint: str
 
 
+@dataclass(slots=True)
+class _PollRecord:
+    name: str
+    items: int
+    validators: Validators | None
+    next_poll_at: datetime | None
+    now: datetime
+    release: list[str]
+    add: list[Disclosure]
+    settle: list[str]
+
+
+def _disclosure_row(d: Disclosure, seen: datetime) -> dict[str, Any]:
+    return {
+        "id": d.identity,
+        "source": d.source,
+        "url": d.url,
+        "url_key": d.url_key,
+        "title": d.title,
+        "summary": d.summary,
+        "published": d.published,
+        "first_seen": seen,
+        "organization": d.organization,
+        "evidence": d.evidence.value,
+        "language": d.language,
+    }
+
+
 class Store:
     """Async access to the BreachRadar database."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        # Finished polls waiting for the one transaction that records them together.
+        self._finished: list[tuple[_PollRecord, asyncio.Future[set[str]]]] = []
+        self._recorder: asyncio.Task[None] | None = None
+        self.poll_writes = 0  # transactions that recorded polls (for the benchmarks)
 
     @classmethod
     async def open(cls, url: str, *, create: bool = True) -> Store:
@@ -147,6 +179,9 @@ class Store:
         await upgrade(self.engine)
 
     async def close(self) -> None:
+        if self._recorder is not None:
+            # Polls already finished are recorded before the connections go.
+            await asyncio.gather(self._recorder, return_exceptions=True)
         await self.engine.dispose()
 
     def _insert(self, table: Any) -> Any:
@@ -183,25 +218,103 @@ class Store:
         validators: Validators | None,
         next_poll_at: datetime | None,
         now: datetime | None = None,
-    ) -> None:
-        """Record a completed poll and end its lease."""
+        release: Iterable[str] = (),
+        add: Sequence[Disclosure] = (),
+        settle: Iterable[str] = (),
+    ) -> set[str]:
+        """Record a completed poll and end its lease; return the ids of ``add`` that are new.
+
+        ``release`` names held disclosures whose alerts are now queued (see
+        :meth:`release_held`); ``add`` stores disclosures that need no alert, and ``settle``
+        releases those of them this source itself held (another source's held item may
+        still need its alert). All of it happens in the transaction that records the poll.
+        Polls finishing at the same moment share one transaction (a group commit): a write
+        costs far more than the rows it carries.
+        """
+        record = _PollRecord(
+            name, items, validators, next_poll_at, now or utcnow(), list(release), list(add),
+            list(settle),
+        )  # fmt: skip
+        done: asyncio.Future[set[str]] = asyncio.get_running_loop().create_future()
+        self._finished.append((record, done))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_finished())
+        return await asyncio.shield(done)
+
+    async def _record_finished(self) -> None:
+        while self._finished:
+            batch, self._finished = self._finished, []
+            try:
+                new_ids = await self._write_polls([record for record, _ in batch])
+            except BaseException as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            for record, done in batch:
+                if not done.done():
+                    done.set_result({d.identity for d in record.add} & new_ids)
+
+    async def _write_polls(self, records: list[_PollRecord]) -> set[str]:
+        new_ids: set[str] = set()
+        self.poll_writes += 1
         async with self.engine.begin() as conn:
-            await self._ensure_source(conn, name)
-            values: dict[str, Any] = {
-                "last_success_at": now or utcnow(),
-                "consecutive_failures": 0,
-                "items_seen": source_state.c.items_seen + items,
-                "next_poll_at": next_poll_at,
-                # The poll is over: its lease ends with it (one write per poll, not two).
-                "lease_owner": None,
-                "lease_until": None,
-            }
-            if validators is not None:
-                values["etag"] = validators.etag
-                values["last_modified"] = validators.last_modified
+            rows = [_disclosure_row(d, r.now) for r in records for d in r.add]
+            unique = list({row["id"]: row for row in rows}.values())
+            for start in range(0, len(unique), 500):
+                result = await conn.execute(
+                    self._insert(disclosures)
+                    .on_conflict_do_nothing(index_elements=["id"])
+                    .returning(disclosures.c.id),
+                    unique[start : start + 500],
+                )
+                new_ids.update(row[0] for row in result)
+            await self._release(conn, [i for r in records for i in r.release])
+            for r in records:
+                if r.settle:
+                    await self._release(conn, r.settle, source=r.name)
             await conn.execute(
-                update(source_state).where(source_state.c.name == name).values(**values)
+                self._insert(source_state).on_conflict_do_nothing(index_elements=["name"]),
+                [
+                    {"name": name, "consecutive_failures": 0, "items_seen": 0}
+                    for name in dict.fromkeys(r.name for r in records)
+                ],
             )
+            for with_validators in (False, True):
+                group = [r for r in records if (r.validators is not None) == with_validators]
+                if not group:
+                    continue
+                values: dict[str, Any] = {
+                    "last_success_at": bindparam("b_at", type_=source_state.c.last_success_at.type),
+                    "consecutive_failures": 0,
+                    "items_seen": source_state.c.items_seen + bindparam("b_items"),
+                    "next_poll_at": bindparam("b_next", type_=source_state.c.next_poll_at.type),
+                    # The poll is over: its lease ends with it (one write per poll, not two).
+                    "lease_owner": None,
+                    "lease_until": None,
+                }
+                if with_validators:
+                    values["etag"] = bindparam("b_etag")
+                    values["last_modified"] = bindparam("b_modified")
+                await conn.execute(
+                    update(source_state)
+                    .where(source_state.c.name == bindparam("b_name"))
+                    .values(**values),
+                    [
+                        {
+                            "b_name": r.name,
+                            "b_at": r.now,
+                            "b_items": r.items,
+                            "b_next": r.next_poll_at,
+                            "b_etag": r.validators.etag if r.validators else None,
+                            "b_modified": r.validators.last_modified if r.validators else None,
+                        }
+                        for r in group
+                    ],
+                )
+        return new_ids
 
     async def record_failure(
         self, name: str, error: str, *, next_poll_at: datetime | None, now: datetime | None = None
@@ -360,22 +473,7 @@ class Store:
             ids = list(unique)
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
-                rows = [
-                    {
-                        "id": i,
-                        "source": unique[i].source,
-                        "url": unique[i].url,
-                        "url_key": unique[i].url_key,
-                        "title": unique[i].title,
-                        "summary": unique[i].summary,
-                        "published": unique[i].published,
-                        "first_seen": seen_now,
-                        "organization": unique[i].organization,
-                        "evidence": unique[i].evidence.value,
-                        "language": unique[i].language,
-                    }
-                    for i in chunk
-                ]
+                rows = [_disclosure_row(unique[i], seen_now) for i in chunk]
                 result = await conn.execute(
                     self._insert(disclosures)
                     .on_conflict_do_nothing(index_elements=["id"])
@@ -404,13 +502,21 @@ class Store:
     async def release_held(self, ids: Iterable[str]) -> None:
         """Forget that these disclosures still need matching (their alerts are queued)."""
         wanted = list(ids)
-        async with self.engine.begin() as conn:
-            for start in range(0, len(wanted), 500):
-                await conn.execute(
-                    delete(disclosure_pending).where(
-                        disclosure_pending.c.id.in_(wanted[start : start + 500])
-                    )
-                )
+        if wanted:
+            async with self.engine.begin() as conn:
+                await self._release(conn, wanted)
+
+    @staticmethod
+    async def _release(
+        conn: AsyncConnection, wanted: list[str], *, source: str | None = None
+    ) -> None:
+        for start in range(0, len(wanted), 500):
+            query = delete(disclosure_pending).where(
+                disclosure_pending.c.id.in_(wanted[start : start + 500])
+            )
+            if source is not None:
+                query = query.where(disclosure_pending.c.source == source)
+            await conn.execute(query)
 
     async def known_link_keys(
         self, source: str, url_keys: Iterable[str], *, besides: Iterable[str] = ()

@@ -383,3 +383,76 @@ async def test_open_creates_the_sqlite_folder(tmp_path: Path) -> None:
     finally:
         await store.close()
     assert target.exists()
+
+
+async def test_polls_finishing_together_are_recorded_together_each_with_its_own_news(
+    store: Store,
+) -> None:
+    """Concurrent records share a transaction; each caller learns which of its items are new."""
+    every = {f"feed-{n}": timedelta(minutes=10) for n in range(30)}
+    await store.ensure_sources(every)
+    known = casio(0, source="feed-0")
+    await store.add_disclosures([known], now=T0)
+    held = casio(1, source="feed-1")
+    await store.add_disclosures([held], now=T0, hold=True)  # left by an interrupted poll
+    nxt = T0 + timedelta(minutes=10)
+    news = await asyncio.gather(
+        *(
+            store.record_success(
+                name, items=2, validators=Validators(f'"{name}"', None) if n % 2 else None,
+                next_poll_at=nxt, now=T0,
+                # Every feed still lists the known story; feed-1 also its held one.
+                add=[casio(100 + n, source=name), known] + ([held] if n == 1 else []),
+                release=[held.identity] if n == 1 else [],
+            )  # fmt: skip
+            for n, name in enumerate(every)
+        )
+    )
+    assert news == [{casio(100 + n, source=f"feed-{n}").identity} for n in range(30)]
+    assert store.poll_writes < 30  # shared: the first write took one, the rest waited
+    assert await store.count_disclosures() == 2 + 30
+    assert await store.add_disclosures([held], now=T0, hold=True) == []  # released
+    health = await store.source_health()
+    assert {h.items_seen for h in health.values()} == {2}
+    assert {h.next_poll_at for h in health.values()} == {nxt}
+    validators = await store.load_validators()
+    assert validators == {f"feed-{n}": Validators(f'"feed-{n}"', None) for n in range(1, 30, 2)}
+
+
+async def test_a_failed_group_write_fails_every_poll_in_it(store: Store) -> None:
+    """A database error reaches each waiting poll (so each is retried), and later ones work."""
+    too_long = Disclosure(source="x", title="t", url="https://a.example/", guid="g")
+    calls = [
+        store.record_success("ok", items=0, validators=None, next_poll_at=T0, now=T0),
+        store.record_success(
+            "bad", items=1, validators=None, next_poll_at=T0, now=T0, add=[too_long]
+        ),
+    ]
+    original = store._write_polls
+
+    async def failing(records: list) -> set[str]:  # type: ignore[type-arg]
+        raise ConnectionError("database went away")
+
+    store._write_polls = failing  # type: ignore[method-assign]
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) for r in results)
+    store._write_polls = original  # type: ignore[method-assign]
+    await store.record_success("ok", items=3, validators=None, next_poll_at=T0, now=T0)
+    assert (await store.source_health())["ok"].items_seen == 3
+
+
+async def test_settling_releases_only_what_the_same_source_held(store: Store) -> None:
+    """A feed with no match settles its own held items, never another source's."""
+    story = casio(7, source="press-page")  # no guid: the same identity in every feed
+    await store.add_disclosures([story], now=T0, hold=True)  # press-page was interrupted
+    copy = casio(7, source="aggregator")
+    await store.record_success(
+        "aggregator", items=1, validators=None, next_poll_at=T0, now=T0,
+        add=[copy], settle=[copy.identity],
+    )  # fmt: skip
+    assert [d.url for d in await store.add_disclosures([story], now=T0, hold=True)] == [story.url]
+    await store.record_success(
+        "press-page", items=1, validators=None, next_poll_at=T0, now=T0,
+        add=[story], settle=[story.identity],
+    )  # fmt: skip
+    assert await store.add_disclosures([story], now=T0, hold=True) == []
