@@ -35,7 +35,7 @@ class Sharding:
         if self.ids is None:
             return
         if self.count is None:
-            raise ValueError("shard ids need a shard count")
+            raise ValueError("shard ids need a shard count (a number, not auto)")
         if not self.ids:
             raise ValueError("give at least one shard id")
         if len(set(self.ids)) != len(self.ids):

@@ -601,9 +601,16 @@ class Subscriptions:
             )
 
     async def due_digests(
-        self, now: datetime, period: timedelta
+        self,
+        now: datetime,
+        period: timedelta,
+        *,
+        guilds: Callable[[int | None], bool] | None = None,
     ) -> dict[int, list[tuple[int, dict[str, Any]]]]:
-        """Channels whose oldest held alert is ``period`` old, with all their held alerts."""
+        """Channels whose oldest held alert is ``period`` old, with all their held alerts.
+
+        ``guilds`` keeps the servers it accepts (a sharded bot's process: its shards').
+        """
         async with self.store.engine.connect() as conn:
             rows = list(
                 await conn.execute(
@@ -614,6 +621,8 @@ class Subscriptions:
             )
         by_channel: dict[int, list[Any]] = {}
         for row in rows:
+            if guilds is not None and not guilds(int(row.guild_id)):
+                continue
             by_channel.setdefault(int(row.channel_id), []).append(row)
         due: dict[int, list[tuple[int, dict[str, Any]]]] = {}
         for channel_id, items in by_channel.items():
