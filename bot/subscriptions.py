@@ -192,6 +192,11 @@ class Subscriptions:
         if await self.store.counters(SUBSCRIPTIONS_VERSION, COMPANIES_VERSION) == before:
             return False
         await self.load()
+        log.info(
+            "subscriptions changed elsewhere: reloaded (%d channels watch %d companies)",
+            len(self._guild_of_channel),
+            len(self._channels_by_company),
+        )
         if self._versions[1] != before[1]:
             await self._notify_companies()
         for callback in self._reloaded:
