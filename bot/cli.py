@@ -8,7 +8,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -467,7 +467,7 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
 def resolve_sharding(config: Config, args: argparse.Namespace, role: str) -> Sharding | None:
     """The bot's sharding: each of ``--shard-count``/``--shard-ids`` given replaces its
     setting (``shard_count``/``shard_ids``, or ``BREACHRADAR_SHARD_COUNT``/``_IDS``)."""
-    from bot.sharding import Sharding, parse_shard_count, parse_shard_ids
+    from bot.sharding import parse_shard_count, parse_shard_ids
 
     count_arg = getattr(args, "shard_count", None)
     ids_arg = getattr(args, "shard_ids", None)
@@ -501,7 +501,7 @@ async def _bot_background(
     pipeline: Pipeline,
     outbox: Outbox,
     routes: dict[str, Any],
-    serves: Any = None,
+    serves: Callable[[int | None], bool] | None = None,
 ) -> None:
     """Once a minute: poll the feeds servers added, deliver, and send due digests.
 
