@@ -8,7 +8,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from bot import __version__
 from bot.delivery import Outbox, Sink, make_webhook_sinks
 from bot.pipeline import PassReport, Pipeline, SourceResult
 from bot.settings import Config, ConfigError, load_config
+from bot.sharding import Sharding
 from bot.store import Store, utcnow
 from scrapers.http import Fetcher
 
@@ -86,6 +87,26 @@ def build_parser() -> argparse.ArgumentParser:
         default=100,
         metavar="N",
         help="sources polled at the same time by this process (default 100)",
+    )
+    run.add_argument(
+        "--shard-count",
+        metavar="N|auto",
+        help="run the Discord bot in N shards ('auto': as many as Discord recommends); "
+        "roles bot and all (default: no sharding, or BREACHRADAR_SHARD_COUNT)",
+    )
+    run.add_argument(
+        "--shard-ids",
+        metavar="IDS",
+        help="the shards this process runs, e.g. 0,1 or 0-3, with --shard-count; each "
+        "serves and delivers to its own guilds (default: all, or BREACHRADAR_SHARD_IDS)",
+    )
+    run.add_argument(
+        "--reload-every",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how often scraper and bot processes look for subscriptions changed by other "
+        "processes (default 5)",
     )
 
     check = sub.add_parser("check-config", help="validate the configuration")
@@ -324,6 +345,12 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
     if role == "bot" and not config.settings.discord_token:
         print("breachradar: --role bot needs DISCORD_TOKEN in the environment", file=sys.stderr)
         return EXIT_CONFIG
+    try:
+        sharding = resolve_sharding(config, args, role)
+    except ValueError as exc:
+        print(f"breachradar: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    reload_every = getattr(args, "reload_every", 5.0)
     lease = timedelta(seconds=getattr(args, "lease", 300.0))
     store = await Store.open(config.settings.database)
     try:
@@ -337,12 +364,19 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
             sinks = make_sinks(config, client)
             routes: dict[str, Any] = {}
             discord_bot = None
+            subscriptions: Any = None
             if config.settings.discord_token and role in ("all", "bot"):
                 from bot.client import prepare
 
                 discord_bot, routes = await prepare(
-                    config, store, pipeline, fetcher, dev_guild=getattr(args, "dev_guild", None)
+                    config,
+                    store,
+                    pipeline,
+                    fetcher,
+                    dev_guild=getattr(args, "dev_guild", None),
+                    sharding=sharding,
                 )
+                subscriptions = discord_bot.subscriptions
             elif role == "scraper":
                 # Matches must still reach subscribed channels, which a bot process delivers.
                 from bot.subscriptions import Subscriptions, connect_pipeline
@@ -364,6 +398,8 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
                 routes=routes,
                 lease=lease,
                 target_prefix={"delivery": "webhook:", "bot": "channel:"}.get(role),
+                # A bot process running some of the shards: its guilds' channels only.
+                shards=discord_bot.served if discord_bot is not None else None,
             )
             service = Service(
                 pipeline,
@@ -380,29 +416,39 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, service.request_stop)
             log.info(
-                "watching %d companies across %d sources (role %s, process %s)",
+                "watching %d companies across %d sources (role %s, process %s%s)",
                 len(pipeline.matcher.companies),
                 len(config.enabled_sources),
                 role,
                 owner,
+                f", {sharding.describe()}" if discord_bot is not None and sharding else "",
             )
             bot_task = None
             feeds_task = None
+            # Subscriptions other processes add or remove reach this one's routing.
+            reload_task = None
+            if subscriptions is not None:
+                reload_task = asyncio.create_task(
+                    subscriptions.watch(reload_every), name="subscription-changes"
+                )
             if discord_bot is not None:
                 bot_task = asyncio.create_task(
                     discord_bot.start(config.settings.discord_token or ""), name="discord"
                 )
                 bot_task.add_done_callback(lambda task: _bot_ended(task, service))
                 feeds_task = asyncio.create_task(
-                    _bot_background(discord_bot.subscriptions, pipeline, outbox, routes),
+                    _bot_background(
+                        discord_bot.subscriptions, pipeline, outbox, routes, discord_bot.serves
+                    ),
                     name="server-feeds-and-digests",
                 )
             try:
                 await service.run_forever()
             finally:
-                if feeds_task is not None:
-                    feeds_task.cancel()
-                    await asyncio.gather(feeds_task, return_exceptions=True)
+                for task in (feeds_task, reload_task):
+                    if task is not None:
+                        task.cancel()
+                        await asyncio.gather(task, return_exceptions=True)
                 if discord_bot is not None and bot_task is not None:
                     await discord_bot.close()
                     await asyncio.gather(bot_task, return_exceptions=True)
@@ -418,15 +464,54 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def resolve_sharding(config: Config, args: argparse.Namespace, role: str) -> Sharding | None:
+    """The bot's sharding: each of ``--shard-count``/``--shard-ids`` given replaces its
+    setting (``shard_count``/``shard_ids``, or ``BREACHRADAR_SHARD_COUNT``/``_IDS``)."""
+    from bot.sharding import parse_shard_count, parse_shard_ids
+
+    count_arg = getattr(args, "shard_count", None)
+    ids_arg = getattr(args, "shard_ids", None)
+    if count_arg is None and ids_arg is None:
+        return config.settings.sharding
+    if role not in ("all", "bot"):
+        raise ValueError("--shard-count and --shard-ids are for --role bot or all")
+    configured = config.settings.sharding
+    try:
+        count = parse_shard_count(count_arg) if count_arg is not None else None
+    except ValueError as exc:
+        raise ValueError(f"--shard-count {exc}") from None
+    if count_arg is None:
+        if configured is None:
+            raise ValueError("--shard-ids needs --shard-count (or BREACHRADAR_SHARD_COUNT)")
+        count = configured.count
+    try:
+        ids = parse_shard_ids(ids_arg) if ids_arg is not None else None
+    except ValueError as exc:
+        raise ValueError(f"--shard-ids: {exc}") from None
+    if ids_arg is None and configured is not None:
+        ids = configured.ids
+    try:
+        return Sharding(count, ids)
+    except ValueError as exc:
+        raise ValueError(f"sharding: {exc}") from None
+
+
 async def _bot_background(
-    subscriptions: Any, pipeline: Pipeline, outbox: Outbox, routes: dict[str, Any]
+    subscriptions: Any,
+    pipeline: Pipeline,
+    outbox: Outbox,
+    routes: dict[str, Any],
+    serves: Callable[[int | None], bool] | None = None,
 ) -> None:
-    """Once a minute: poll the feeds servers added, deliver, and send due digests."""
+    """Once a minute: poll the feeds servers added, deliver, and send due digests.
+
+    ``serves`` keeps the guilds this process serves (a sharded bot: its shards' guilds).
+    """
     from bot.digest import DigestSender
     from bot.guild_feeds import GuildFeeds
 
-    feeds = GuildFeeds(pipeline, subscriptions)
-    digests = DigestSender(routes["channel:"])
+    feeds = GuildFeeds(pipeline, subscriptions, guilds=serves)
+    digests = DigestSender(routes["channel:"], guilds=serves)
     while True:
         try:
             results = await feeds.poll_due()

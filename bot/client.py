@@ -20,6 +20,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.feed_discovery import FeedNotFound
+from bot.sharding import Sharding, ShardSet
 from bot.store import SourceHealth, Store
 from bot.subscriptions import SubscriptionError, Subscriptions
 
@@ -101,11 +102,21 @@ class BreachRadarBot(commands.Bot):
     """The bot process: commands, command sync and the start-up channel check."""
 
     def __init__(
-        self, services: BotServices, *, dev_guild: int | None = None, **options: Any
+        self,
+        services: BotServices,
+        *,
+        dev_guild: int | None = None,
+        sharding: Sharding | None = None,
+        **options: Any,
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        if sharding is not None:
+            if not isinstance(self, commands.AutoShardedBot):
+                raise TypeError("a sharded bot is a ShardedBreachRadarBot")
+            options["shard_count"] = sharding.count
+            options["shard_ids"] = list(sharding.ids) if sharding.ids is not None else None
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
@@ -115,6 +126,8 @@ class BreachRadarBot(commands.Bot):
         )
         self.services = services
         self.dev_guild = dev_guild
+        # The guilds of the shards this process runs; None: every guild is this process's.
+        self.served: ShardSet | None = sharding.owner() if sharding is not None else None
         self.synced = False
         self.channel_problems: list[str] = []
         self.channels_checked = asyncio.Event()
@@ -155,14 +168,23 @@ class BreachRadarBot(commands.Bot):
         log.info("commands synced globally")
         return True
 
+    def serves(self, guild_id: int | None) -> bool:
+        """Whether ``guild_id``'s alerts, digests and feeds are this process's work."""
+        return self.served is None or self.served.owns(guild_id)
+
     async def on_ready(self) -> None:
         self.channel_problems = await self.check_channels()
         self.channels_checked.set()
 
     async def check_channels(self) -> list[str]:
-        """Check that every subscribed channel exists and is writable; mark the rest broken."""
+        """Check that every subscribed channel exists and is writable; mark the rest broken.
+
+        A process running some of the shards checks its shards' guilds' channels only.
+        """
         problems: list[str] = []
-        for channel_id in await self.subscriptions.channel_ids():
+        for channel_id, guild_id in (await self.subscriptions.channel_ids()).items():
+            if not self.serves(guild_id):
+                continue
             problem = await self._check_channel(channel_id)
             if problem is None:
                 if await self.subscriptions.is_broken(channel_id):
@@ -198,6 +220,27 @@ class BreachRadarBot(commands.Bot):
         return None
 
 
+class ShardedBreachRadarBot(BreachRadarBot, commands.AutoShardedBot):
+    """The same bot over one gateway connection per shard (discord.py's AutoShardedBot).
+
+    Discord sends each shard the events and slash commands of its own guilds; a process
+    may run every shard or, with ``Sharding.ids``, some of them beside other processes.
+    """
+
+
+def make_bot(
+    services: BotServices,
+    *,
+    dev_guild: int | None = None,
+    sharding: Sharding | None = None,
+    **options: Any,
+) -> BreachRadarBot:
+    """A plain bot (one connection for every guild), or a sharded one."""
+    if sharding is None:
+        return BreachRadarBot(services, dev_guild=dev_guild, **options)
+    return ShardedBreachRadarBot(services, dev_guild=dev_guild, sharding=sharding, **options)
+
+
 def all_command_names(bot: BreachRadarBot) -> list[str]:
     """Every slash command's full name, for the start-up log and the meta test."""
     names: list[str] = []
@@ -208,7 +251,13 @@ def all_command_names(bot: BreachRadarBot) -> list[str]:
 
 
 async def prepare(
-    config: Any, store: Store, pipeline: Any, fetcher: Any, *, dev_guild: int | None = None
+    config: Any,
+    store: Store,
+    pipeline: Any,
+    fetcher: Any,
+    *,
+    dev_guild: int | None = None,
+    sharding: Sharding | None = None,
 ) -> tuple[BreachRadarBot, dict[str, Any]]:
     """Build the bot for ``breachradar run`` and the outbox route to its channels."""
     from bot.channel_sink import ChannelSink
@@ -228,6 +277,6 @@ async def prepare(
         # Server admins' URLs never reach private addresses, whatever the operator allows.
         find_feed=feed_finder(fetcher, allow_private=False),
     )
-    bot = BreachRadarBot(services, dev_guild=dev_guild)
+    bot = make_bot(services, dev_guild=dev_guild, sharding=sharding)
     sink = ChannelSink(bot, subs, ready=bot.channels_checked)
     return bot, {"channel:": sink}

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import httpx
 
 from bot.embeds import webhook_message
+from bot.sharding import ShardSet
 from bot.store import Delivery, Store, utcnow
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,7 @@ class Outbox:
         routes: Mapping[str, Sink] | None = None,
         lease: timedelta = timedelta(minutes=2),
         target_prefix: str | None = None,
+        shards: ShardSet | None = None,
     ) -> None:
         self.store = store
         self.sinks = dict(sinks)
@@ -164,6 +166,8 @@ class Outbox:
         # Only targets of this family ("webhook:"): leave the rest to a process that has
         # their sink (channels need the Discord client), rather than postponing them.
         self.target_prefix = target_prefix
+        # A bot process running some of the shards: only its servers' channels.
+        self.shards = shards
         # Waits up to this long inside one flush (a 429's retry_after); longer waits are left
         # to the next flush so one slow receiver cannot hold the others.
         self.max_inline_wait = max_inline_wait
@@ -196,6 +200,7 @@ class Outbox:
                 limit=200,
                 lease=self.lease,
                 target_prefix=self.target_prefix,
+                shards=self.shards,
             )
             if not due:
                 return report

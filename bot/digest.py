@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.channel_sink import ChannelSink
@@ -18,16 +19,25 @@ PERIOD = timedelta(days=1)
 class DigestSender:
     """Posts each channel's held alerts once the oldest has waited a day."""
 
-    def __init__(self, sink: ChannelSink, *, period: timedelta = PERIOD) -> None:
+    def __init__(
+        self,
+        sink: ChannelSink,
+        *,
+        period: timedelta = PERIOD,
+        guilds: Callable[[int | None], bool] | None = None,
+    ) -> None:
         self.sink = sink
         self.period = period
+        # Which servers' digests are this process's to send (a sharded bot: its shards').
+        self.guilds = guilds
 
     async def send_due(self, now: datetime | None = None) -> int:
         """Send every due digest; return how many messages were posted."""
         when = now or utcnow()
         subs = self.sink.subscriptions
         posted = 0
-        for channel_id, items in (await subs.due_digests(when, self.period)).items():
+        due = await subs.due_digests(when, self.period, guilds=self.guilds)
+        for channel_id, items in due.items():
             guild_id = subs.guild_of(channel_id)
             settings = await subs.settings(guild_id) if guild_id else None
             role_id = settings.mention_role_id if settings else None

@@ -67,11 +67,14 @@ class GuildFeeds:
         *,
         allow_private: bool = False,
         on_found: Callable[[], None] | None = None,
+        guilds: Callable[[int | None], bool] | None = None,
     ) -> None:
         self.base = base
         self.subscriptions = subscriptions
         self.allow_private = allow_private
         self.on_found = on_found
+        # Which servers' feeds are this process's to poll (a sharded bot: its shards').
+        self.guilds = guilds
 
     def pipeline_for(self, guild_id: int) -> GuildPipeline:
         pipeline = GuildPipeline(
@@ -92,6 +95,8 @@ class GuildFeeds:
         now = utcnow()
         results: list[SourceResult] = []
         for source in await self.subscriptions.all_sources():
+            if self.guilds is not None and not self.guilds(source.guild_id):
+                continue
             known = health.get(source.name)
             if known is not None and known.next_poll_at is not None and known.next_poll_at > now:
                 continue

@@ -18,6 +18,7 @@ from typing import Any
 import platformdirs
 
 from bot.durations import parse_duration
+from bot.sharding import Sharding, parse_shard_count, parse_shard_ids
 from bot.watchlist import Company, Watchlist
 from scrapers.base import SourceSpec
 from scrapers.http import DEFAULT_USER_AGENT
@@ -71,6 +72,8 @@ class Settings:
     discord_token: str | None = field(default=None, repr=False)
     discord_api_url: str = DISCORD_API_URL
     discord_gateway_url: str = DISCORD_GATEWAY_URL
+    # None: one gateway connection for every guild (no sharding).
+    sharding: Sharding | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +267,8 @@ _SETTING_KEYS = {
     "jitter",
     "discord_api_url",
     "discord_gateway_url",
+    "shard_count",
+    "shard_ids",
 }
 
 
@@ -308,6 +313,8 @@ def parse_settings(
         _check_webhook_url(extra_hook.strip(), file, f"{ENV_PREFIX}WEBHOOK_URL")
         webhooks += (WebhookTarget(url=extra_hook.strip(), label="env-webhook"),)
 
+    sharding = _parse_sharding(merged, file)
+
     def number(key: str, default: float, cast: type[float] | type[int]) -> Any:
         if key not in merged:
             return default
@@ -338,7 +345,30 @@ def parse_settings(
         discord_token=(environ.get("DISCORD_TOKEN") or "").strip() or None,
         discord_api_url=str(merged.get("discord_api_url") or DISCORD_API_URL),
         discord_gateway_url=str(merged.get("discord_gateway_url") or DISCORD_GATEWAY_URL),
+        sharding=sharding,
     )
+
+
+def _parse_sharding(merged: Mapping[str, Any], file: str) -> Sharding | None:
+    """``shard_count`` (a number or ``"auto"``) and optional ``shard_ids`` (``"0,1"``)."""
+    if "shard_count" not in merged:
+        if "shard_ids" in merged:
+            raise ConfigError(file, "shard_ids", "needs shard_count too")
+        return None
+    try:
+        count = parse_shard_count(merged["shard_count"])
+    except ValueError as exc:
+        raise ConfigError(file, "shard_count", str(exc)) from None
+    ids = None
+    if "shard_ids" in merged:
+        try:
+            ids = parse_shard_ids(merged["shard_ids"])
+        except ValueError as exc:
+            raise ConfigError(file, "shard_ids", str(exc)) from None
+    try:
+        return Sharding(count, ids)
+    except ValueError as exc:
+        raise ConfigError(file, "shard_ids", str(exc)) from None
 
 
 def normalize_database_url(url: str) -> str:

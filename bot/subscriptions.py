@@ -7,9 +7,11 @@ one server never sees or changes another's subscriptions, companies, sources or 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
+import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -32,6 +34,14 @@ from bot.store.schema import (
 )
 from bot.watchlist import Company, Watchlist
 from scrapers.models import Evidence
+
+log = logging.getLogger(__name__)
+
+# Change counters in the meta table: every process that changes subscriptions (or adds a
+# company) bumps them, and every process that routes matches reloads when they moved.
+SUBSCRIPTIONS_VERSION = "subscriptions.version"
+COMPANIES_VERSION = "subscriptions.companies_version"
+RELOAD_EVERY = 5.0  # seconds between two checks of the counters
 
 NAME_MAX = 100
 IMPORT_MAX_LINES = 2000
@@ -143,11 +153,17 @@ class Subscriptions:
         self._channels_by_company: dict[str, set[int]] = {}
         self._guild_of_channel: dict[int, int] = {}
         self._companies_changed: list[Callable[[list[Company]], None]] = []
+        self._reloaded: list[Callable[[], None]] = []
+        # The change counters the index was built at; (-1, -1): never loaded.
+        self._versions: tuple[int, ...] = (-1, -1)
 
     # -- routing -------------------------------------------------------------------------
 
     async def load(self) -> None:
         """Rebuild the routing index from the database."""
+        # Read the counters first: a change made after this read bumps them after it, so
+        # the next refresh sees it even if the rows below already include it.
+        versions = await self.store.counters(SUBSCRIPTIONS_VERSION, COMPANIES_VERSION)
         index: dict[str, set[int]] = {}
         guild_of: dict[int, int] = {}
         async with self.store.engine.connect() as conn:
@@ -163,6 +179,42 @@ class Subscriptions:
                 guild_of[int(row.channel_id)] = int(row.guild_id)
         self._channels_by_company = index
         self._guild_of_channel = guild_of
+        self._versions = versions
+
+    async def refresh(self) -> bool:
+        """Reload if any process changed subscriptions or companies since; say whether.
+
+        A scraper routes matches with this index, so it picks up what servers subscribed
+        through a bot process without a restart; a bot process picks up the subscriptions
+        made through the processes of other shards.
+        """
+        before = self._versions
+        if await self.store.counters(SUBSCRIPTIONS_VERSION, COMPANIES_VERSION) == before:
+            return False
+        await self.load()
+        log.info(
+            "subscriptions changed elsewhere: reloaded (%d channels watch %d companies)",
+            len(self._guild_of_channel),
+            len(self._channels_by_company),
+        )
+        if self._versions[1] != before[1]:
+            await self._notify_companies()
+        for callback in self._reloaded:
+            callback()
+        return True
+
+    async def watch(self, every: float = RELOAD_EVERY) -> None:
+        """Refresh every ``every`` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("could not check for changed subscriptions")
+
+    def on_reloaded(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after a refresh found changes and reloaded them."""
+        self._reloaded.append(callback)
 
     def targets_for(self, match: Match) -> list[str]:
         """Outbox targets (``channel:<id>``) for the channels watching the matched company."""
@@ -178,8 +230,16 @@ class Subscriptions:
         self._companies_changed.append(callback)
 
     async def _changed(self, companies: bool) -> None:
+        # The change is committed; the counters tell the other processes to reload it.
+        await self.store.bump_counters(
+            SUBSCRIPTIONS_VERSION, *((COMPANIES_VERSION,) if companies else ())
+        )
         await self.load()
-        if companies and self._companies_changed:
+        if companies:
+            await self._notify_companies()
+
+    async def _notify_companies(self) -> None:
+        if self._companies_changed:
             everything = await self.all_companies()
             for callback in self._companies_changed:
                 callback(everything)
@@ -546,9 +606,16 @@ class Subscriptions:
             )
 
     async def due_digests(
-        self, now: datetime, period: timedelta
+        self,
+        now: datetime,
+        period: timedelta,
+        *,
+        guilds: Callable[[int | None], bool] | None = None,
     ) -> dict[int, list[tuple[int, dict[str, Any]]]]:
-        """Channels whose oldest held alert is ``period`` old, with all their held alerts."""
+        """Channels whose oldest held alert is ``period`` old, with all their held alerts.
+
+        ``guilds`` keeps the servers it accepts (a sharded bot's process: its shards').
+        """
         async with self.store.engine.connect() as conn:
             rows = list(
                 await conn.execute(
@@ -559,6 +626,8 @@ class Subscriptions:
             )
         by_channel: dict[int, list[Any]] = {}
         for row in rows:
+            if guilds is not None and not guilds(int(row.guild_id)):
+                continue
             by_channel.setdefault(int(row.channel_id), []).append(row)
         due: dict[int, list[tuple[int, dict[str, Any]]]] = {}
         for channel_id, items in by_channel.items():

@@ -13,11 +13,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, event, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    event,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from bot.sharding import ShardSet
 from bot.store.schema import (
     deliveries,
     disclosure_pending,
@@ -26,6 +41,7 @@ from bot.store.schema import (
     matches,
     meta,
     source_state,
+    subscriptions,
 )
 from scrapers.http import Validators
 from scrapers.models import Disclosure, Evidence
@@ -734,14 +750,28 @@ class Store:
         payload: dict[str, Any],
         kind: str = "alert",
         now: datetime | None = None,
+        guild_id: int | None = None,
     ) -> bool:
-        """Queue one delivery; return False if this (target, incident, disclosure) was queued."""
+        """Queue one delivery; return False if this (target, incident, disclosure) was queued.
+
+        A ``channel:`` target is stored with its server (``guild_id``, else the one its
+        subscriptions name), which decides the bot shard that delivers it.
+        """
         when = now or utcnow()
+        guild: Any = guild_id
+        channel = target.removeprefix(CHANNEL_PREFIX)
+        if guild is None and target.startswith(CHANNEL_PREFIX) and channel.isdigit():
+            guild = (
+                select(func.min(subscriptions.c.guild_id))
+                .where(subscriptions.c.channel_id == int(channel))
+                .scalar_subquery()
+            )
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 self._insert(deliveries)
                 .values(
                     target=target,
+                    guild_id=guild,
                     incident_id=incident_id,
                     disclosure_id=disclosure_id,
                     kind=kind,
@@ -764,8 +794,14 @@ class Store:
         limit: int = 100,
         lease: timedelta = timedelta(minutes=2),
         target_prefix: str | None = None,
+        shards: ShardSet | None = None,
     ) -> list[Delivery]:
-        """Lease pending deliveries that are due, oldest first, so no other worker takes them."""
+        """Lease pending deliveries that are due, oldest first, so no other worker takes them.
+
+        ``target_prefix`` limits the claim to one family of targets; ``shards`` limits its
+        ``channel:`` rows to the servers on those shards (the rest stay queued, untouched,
+        for the processes that run the other shards).
+        """
         when = now or utcnow()
         claimable = and_(
             deliveries.c.status == "pending",
@@ -775,6 +811,8 @@ class Store:
         query = select(deliveries.c.id).where(claimable).order_by(deliveries.c.id).limit(limit)
         if target_prefix:
             query = query.where(deliveries.c.target.startswith(target_prefix))
+        if shards is not None:
+            query = query.where(_on_shards(shards))
         async with self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 # Rows another worker is claiming right now are skipped, not waited for.
@@ -974,6 +1012,48 @@ class Store:
                 .values(key=key, value=value)
                 .on_conflict_do_update(index_elements=["key"], set_={"value": value})
             )
+
+    async def bump_counters(self, *keys: str) -> None:
+        """Add one to each counter ``key`` in one transaction (a missing one becomes 1).
+
+        The increment happens in the database, so concurrent bumps from several processes
+        are never lost: each changes the value another process compares against.
+        """
+        async with self.engine.begin() as conn:
+            for key in keys:
+                await conn.execute(
+                    self._insert(meta)
+                    .values(key=key, value="1")
+                    .on_conflict_do_update(
+                        index_elements=["key"],
+                        set_={"value": cast(cast(meta.c.value, BigInteger) + 1, Text)},
+                    )
+                )
+
+    async def counters(self, *keys: str) -> tuple[int, ...]:
+        """The counters ``keys`` (0 for one never bumped), read in one query."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(meta.c.key, meta.c.value).where(meta.c.key.in_(keys)))
+            found = {r.key: int(r.value) for r in rows}
+        return tuple(found.get(k, 0) for k in keys)
+
+
+CHANNEL_PREFIX = "channel:"
+
+
+def _on_shards(shards: ShardSet) -> Any:
+    """Rows that are not for a channel, or whose server is on one of ``shards``.
+
+    Discord's ``(guild_id >> 22) % shard_count``, computed by the database; it is tested
+    only on the due rows the claim's index already narrowed down to.
+    """
+    guild = deliveries.c.guild_id
+    # An inline 22: PostgreSQL has bigint >> integer but no bigint >> bigint.
+    shard = guild.op(">>", return_type=BigInteger)(literal_column("22")) % shards.count
+    mine: Any = and_(guild.is_not(None), shard.in_(list(shards.ids)))
+    if shards.owns(None):
+        mine = or_(mine, guild.is_(None))
+    return or_(~deliveries.c.target.startswith(CHANNEL_PREFIX), mine)
 
 
 def _make_parent(database: str) -> None:

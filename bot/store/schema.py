@@ -107,6 +107,9 @@ deliveries = Table(
     Column("message_id", Text),
     Column("lease_owner", String(64)),
     Column("lease_until", DateTime(timezone=True)),
+    # The Discord server of a "channel:" target (NULL for webhooks): a bot process running
+    # some of the shards claims only the rows of its shards' servers.
+    Column("guild_id", BigInteger),
     UniqueConstraint("target", "incident_id", "disclosure_id", name="uq_delivery_once"),
     Index("ix_deliveries_due", "status", "next_attempt_at"),
 )

@@ -43,9 +43,7 @@ async def test_one_address_under_two_server_names_uses_two_pools(
     pools = OriginPools(connections_per_origin=2)
     async with httpx.AsyncClient(transport=pools) as client:
         for name in ("a.example", "b.example", "a.example"):
-            answer = await client.get(
-                servers[0].url("/page"), extensions={"sni_hostname": name}
-            )
+            answer = await client.get(servers[0].url("/page"), extensions={"sni_hostname": name})
             answer.raise_for_status()
         assert len(pools) == 2
     assert len(pools) == 0  # closing the client closes every pool

@@ -144,3 +144,75 @@ def test_db_upgrade_command_prepares_postgresql_for_the_service(
     assert f"upgraded from revision none to {migrate.head()}" in upgraded.stdout
     current = cli("db", "current")
     assert current.returncode == 0 and "(current)" in current.stdout
+
+
+async def test_upgrade_gives_queued_channel_alerts_their_server(any_db_url: str) -> None:
+    """Revision 0003 fills in the server of alerts still queued for a channel, so a sharded
+    bot finds them; sent rows and webhooks are left without one."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from bot.store.schema import deliveries, disclosures, incidents, subscriptions
+
+    when = datetime(2024, 10, 10, 9, 0, tzinfo=UTC)
+    guild, channel = 1290000000000000007, 1290000000000000099
+    engine = create_async_engine(any_db_url)
+    try:
+        await migrate.upgrade(engine, "0002")
+        async with engine.begin() as conn:
+            for n in (1, 2):
+                await conn.execute(
+                    disclosures.insert().values(
+                        id=f"d{n}", source="the-record", url=f"https://therecord.media/{n}",
+                        url_key=f"k{n}", title="MoneyGram cyberattack", summary="",
+                        first_seen=when, evidence="reported",
+                    )
+                )  # fmt: skip
+            await conn.execute(
+                incidents.insert().values(
+                    id=1, company_key="moneygram", company_name="MoneyGram", title="t", url="u",
+                    evidence="reported", first_seen=when, last_seen=when, summary="",
+                    fingerprint="",
+                )
+            )  # fmt: skip
+            for company in ("moneygram", "casio"):
+                await conn.execute(
+                    subscriptions.insert().values(
+                        guild_id=guild, channel_id=channel, company_key=company,
+                        company_name=company, created_at=when, status="ok",
+                    )
+                )  # fmt: skip
+            for target, status in (
+                (f"channel:{channel}", "pending"),
+                (f"channel:{channel + 1}", "pending"),  # unsubscribed since
+                ("webhook:soc", "pending"),
+            ):
+                await conn.execute(
+                    deliveries.insert().values(
+                        target=target, incident_id=1, disclosure_id="d1", kind="alert",
+                        payload="{}", status=status, attempts=0, next_attempt_at=when,
+                        created_at=when,
+                    )
+                )  # fmt: skip
+            await conn.execute(
+                deliveries.insert().values(
+                    target=f"channel:{channel}", incident_id=1, disclosure_id="d2",
+                    kind="update", payload="{}", status="sent", attempts=1,
+                    next_attempt_at=when, created_at=when,
+                )
+            )  # fmt: skip
+        await migrate.upgrade(engine)
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(deliveries.c.target, deliveries.c.status, deliveries.c.guild_id)
+            )
+            found = {(r.target, r.status): r.guild_id for r in rows}
+        assert found == {
+            (f"channel:{channel}", "pending"): guild,
+            (f"channel:{channel + 1}", "pending"): None,
+            ("webhook:soc", "pending"): None,
+            (f"channel:{channel}", "sent"): None,
+        }
+    finally:
+        await engine.dispose()

@@ -399,12 +399,15 @@ async def test_polls_finishing_together_are_recorded_together_each_with_its_own_
     news = await asyncio.gather(
         *(
             store.record_success(
-                name, items=2, validators=Validators(f'"{name}"', None) if n % 2 else None,
-                next_poll_at=nxt, now=T0,
+                name,
+                items=2,
+                validators=Validators(f'"{name}"', None) if n % 2 else None,
+                next_poll_at=nxt,
+                now=T0,
                 # Every feed still lists the known story; feed-1 also its held one.
                 add=[casio(100 + n, source=name), known] + ([held] if n == 1 else []),
                 release=[held.identity] if n == 1 else [],
-            )  # fmt: skip
+            )
             for n, name in enumerate(every)
         )
     )

@@ -4,6 +4,11 @@ It speaks the parts of Discord's REST API and gateway that BreachRadar uses, rec
 request, and can be told to fail a route (429 with ``retry_after``, 500) a number of times.
 Point discord.py at it with ``Route.BASE = fake.api_url`` and
 ``DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)``.
+
+Sharding works as on Discord: ``GET /gateway/bot`` recommends ``recommended_shards``, an
+IDENTIFY with ``shard: [id, count]`` opens a session that receives the READY, GUILD_CREATEs
+and interactions of the guilds on that shard only (``(guild_id >> 22) % count``), and a
+shard id out of range closes the connection with 4010.
 """
 
 from __future__ import annotations
@@ -34,6 +39,20 @@ def snowflake() -> int:
     return next(_snowflakes)
 
 
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """Discord's shard for a guild."""
+    return (guild_id >> 22) % shard_count
+
+
+def snowflake_on_shard(shard_id: int, shard_count: int) -> int:
+    """A fresh id that Discord would put on ``shard_id`` of ``shard_count``."""
+    base = snowflake()
+    # The shard comes from the bits above 22 (the creation time); move it up to the next
+    # millisecond on the wanted shard, leaving ids far below it for plain snowflake() calls.
+    step = (shard_id - shard_of(base, shard_count)) % shard_count or shard_count
+    return base + (step << 22)
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -59,6 +78,7 @@ class RecordedRequest:
     query: dict[str, str]
     body: Any  # decoded JSON, or None
     status: int = 0
+    authorization: str = ""  # the Authorization header: tells apart clients with their tokens
 
 
 @dataclass
@@ -209,6 +229,7 @@ class FakeInteraction:
     edits: list[dict[str, Any]] = field(default_factory=list)
     original: dict[str, Any] | None = None  # the message the first answer made
     followup_messages: list[dict[str, Any]] = field(default_factory=list)  # as Discord made them
+    shard: int | None = None  # the shard whose session it was sent on
 
     @property
     def answers(self) -> list[dict[str, Any]]:
@@ -247,12 +268,20 @@ class FakeInteraction:
 
 
 class _Session:
-    def __init__(self, ws: web.WebSocketResponse, session_id: str) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, session_id: str, shard: tuple[int, int] | None, token: str
+    ) -> None:
         self.ws = ws
         self.session_id = session_id
+        self.shard = shard  # (id, count), or None for an unsharded connection
+        self.token = token
         self.seq = 0
         self.sent: list[dict[str, Any]] = []  # dispatches, for RESUME replay
         self.identified = asyncio.Event()
+        self.active = 0  # when it last identified or resumed, in the fake's own count
+
+    def serves(self, guild_id: int) -> bool:
+        return self.shard is None or shard_of(guild_id, self.shard[1]) == self.shard[0]
 
 
 class FakeDiscord:
@@ -272,13 +301,15 @@ class FakeDiscord:
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.interactions: dict[int, FakeInteraction] = {}
+        self.recommended_shards = 1  # what GET /gateway/bot answers
         self.attachments: dict[str, bytes] = {}
         self.identifies = 0
         self.identify_payloads: list[dict[str, Any]] = []
         self.resumes = 0
         self.gateway_connections = 0
         self._sessions: dict[str, _Session] = {}
-        self._current: _Session | None = None
+        self._current: _Session | None = None  # the session that identified or resumed last
+        self._activity = itertools.count(1)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -315,8 +346,12 @@ class FakeDiscord:
     def gateway_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/gateway"
 
-    def add_guild(self, name: str, *channels: str) -> FakeGuild:
-        guild = FakeGuild(snowflake(), name)
+    def add_guild(
+        self, name: str, *channels: str, shard: tuple[int, int] | None = None
+    ) -> FakeGuild:
+        """A guild with text channels; ``shard=(id, count)`` puts it on that shard."""
+        guild_id = snowflake() if shard is None else snowflake_on_shard(*shard)
+        guild = FakeGuild(guild_id, name)
         for channel in channels:
             guild.add_channel(channel)
         self.guilds[guild.id] = guild
@@ -377,24 +412,36 @@ class FakeDiscord:
             elif op == 2:
                 self.identifies += 1
                 self.identify_payloads.append(payload["d"])
-                session = _Session(ws, f"session-{snowflake()}")
+                shard = payload["d"].get("shard")
+                if shard is not None and not (
+                    isinstance(shard, list) and len(shard) == 2 and 0 <= shard[0] < shard[1]
+                ):
+                    await ws.close(code=4010, message=b"Invalid shard")
+                    break
+                session = _Session(
+                    ws,
+                    f"session-{snowflake()}",
+                    (int(shard[0]), int(shard[1])) if shard is not None else None,
+                    str(payload["d"].get("token") or ""),
+                )
+                session.active = next(self._activity)
                 self._sessions[session.session_id] = session
                 self._current = session
-                await self._dispatch(
-                    session,
-                    "READY",
-                    {
-                        "v": 10,
-                        "user": user_payload(BOT_ID, "BreachRadar", bot=True),
-                        "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
-                        "session_id": session.session_id,
-                        "resume_gateway_url": self.gateway_url,
-                        "application": {"id": str(APP_ID), "flags": 0},
-                        "private_channels": [],
-                        "relationships": [],
-                    },
-                )
-                for guild in self.guilds.values():
+                guilds = [g for g in self.guilds.values() if session.serves(g.id)]
+                ready: dict[str, Any] = {
+                    "v": 10,
+                    "user": user_payload(BOT_ID, "BreachRadar", bot=True),
+                    "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
+                    "session_id": session.session_id,
+                    "resume_gateway_url": self.gateway_url,
+                    "application": {"id": str(APP_ID), "flags": 0},
+                    "private_channels": [],
+                    "relationships": [],
+                }
+                if session.shard is not None:
+                    ready["shard"] = list(session.shard)
+                await self._dispatch(session, "READY", ready)
+                for guild in guilds:
                     await self._dispatch(session, "GUILD_CREATE", guild.payload())
                 session.identified.set()
             elif op == 6:
@@ -405,6 +452,7 @@ class FakeDiscord:
                     continue
                 self.resumes += 1
                 old.ws = ws
+                old.active = next(self._activity)
                 session = old
                 self._current = old
                 missed = [e for e in old.sent if e["s"] > int(data.get("seq") or 0)]
@@ -433,25 +481,45 @@ class FakeDiscord:
             )
         )
 
-    async def send_reconnect(self) -> None:
+    def session_for(self, guild_id: int) -> _Session | None:
+        """The session Discord sends a guild's events to: the newest one of its shard."""
+        serving = [s for s in self._sessions.values() if s.serves(guild_id)]
+        return max(serving, key=lambda s: s.active, default=None)
+
+    def shard_session(self, shard_id: int | None) -> _Session:
+        """The newest session of shard ``shard_id`` (None: the newest session of all)."""
+        if shard_id is None:
+            assert self._current is not None, "the bot is not connected"
+            return self._current
+        found = [
+            s for s in self._sessions.values() if s.shard is not None and s.shard[0] == shard_id
+        ]
+        assert found, f"no session for shard {shard_id}"
+        return max(found, key=lambda s: s.active)
+
+    def live_shards(self) -> set[tuple[int, int]]:
+        """The (id, count) of every sharded session whose socket is open."""
+        return {s.shard for s in self._sessions.values() if s.shard and not s.ws.closed}
+
+    async def send_reconnect(self, *, shard: int | None = None) -> None:
         """Ask the client to reconnect and resume (op 7)."""
-        assert self._current is not None
-        session = self._current
+        session = self.shard_session(shard)
         await session.ws.send_json({"op": 7, "d": None, "s": None, "t": None})
 
-    async def drop_connection(self) -> None:
+    async def drop_connection(self, *, shard: int | None = None) -> None:
         """Close the gateway socket abruptly, as a network fault would."""
-        assert self._current is not None
-        await self._current.ws.close(code=4000, message=b"unknown error")
+        await self.shard_session(shard).ws.close(code=4000, message=b"unknown error")
 
-    async def invalidate_session(self) -> None:
+    async def invalidate_session(self, *, shard: int | None = None) -> None:
         """Tell the client its session is gone (op 9, not resumable)."""
-        assert self._current is not None
-        await self._current.ws.send_json({"op": 9, "d": False, "s": None, "t": None})
+        await self.shard_session(shard).ws.send_json({"op": 9, "d": False, "s": None, "t": None})
 
     async def dispatch_event(self, name: str, data: dict[str, Any]) -> None:
-        assert self._current is not None
-        await self._dispatch(self._current, name, data)
+        """Send a gateway event: a guild's to the session of its shard."""
+        session = self.session_for(int(data["guild_id"])) if "guild_id" in data else None
+        session = session or self._current
+        assert session is not None
+        await self._dispatch(session, name, data)
 
     # -- interactions --------------------------------------------------------------------
 
@@ -467,13 +535,15 @@ class FakeDiscord:
         message: dict[str, Any] | None = None,
     ) -> FakeInteraction:
         """Send an INTERACTION_CREATE as if a member used the bot; return its record."""
-        assert self._current is not None, "the bot is not connected"
+        session = self.session_for(guild.id)
+        assert session is not None, "no session serves this guild"
         interaction = FakeInteraction(
             id=snowflake(),
             token=f"itoken-{snowflake()}",
             type=type,
             guild_id=guild.id,
             channel_id=channel.id,
+            shard=session.shard[0] if session.shard else None,
         )
         self.interactions[interaction.id] = interaction
         payload: dict[str, Any] = {
@@ -506,7 +576,7 @@ class FakeDiscord:
         }
         if message is not None:
             payload["message"] = message
-        await self._dispatch(self._current, "INTERACTION_CREATE", payload)
+        await self._dispatch(session, "INTERACTION_CREATE", payload)
         return interaction
 
     async def slash(
@@ -656,7 +726,13 @@ class FakeDiscord:
                 body = json.loads(raw)
             except ValueError:
                 body = None
-        record = RecordedRequest(request.method, path, dict(request.query), body)
+        record = RecordedRequest(
+            request.method,
+            path,
+            dict(request.query),
+            body,
+            authorization=request.headers.get("Authorization", ""),
+        )
         self.requests.append(record)
         try:
             limited, bucket_headers = self._limits(record)
@@ -742,6 +818,19 @@ class FakeDiscord:
     def _route(self, r: RecordedRequest) -> web.Response:
         m = r.method
         p = r.path
+        if m == "GET" and p == "/gateway/bot":
+            return _json(
+                {
+                    "url": self.gateway_url,
+                    "shards": self.recommended_shards,
+                    "session_start_limit": {
+                        "total": 1000,
+                        "remaining": 999,
+                        "reset_after": 14400000,
+                        "max_concurrency": 1,
+                    },
+                }
+            )
         if m == "GET" and p == "/users/@me":
             return _json(user_payload(BOT_ID, "BreachRadar", bot=True))
         if m == "GET" and p == "/oauth2/applications/@me":
