@@ -7,7 +7,12 @@ with a bare httpx client doing the same requests at the same concurrency in the 
 The second cycle forces every source due again; the server answers 304 to the ETag it
 gave, and that cycle's bytes and CPU are compared with the first's.
 
+With ``--processes N`` the same cycles run on N real ``breachradar run --role scraper``
+processes sharing one SQLite database (each allowed ``concurrency / N`` polls at a time),
+the way a deployment spreads polling over cores; their CPU is read from /proc.
+
     python bench/poll_cycle.py                  # 1,000 sources, 200 ms, 100 at a time
+    python bench/poll_cycle.py --processes 2    # the same, on two scraper processes
     python bench/poll_cycle.py --sources 3000 --concurrency 200
 """
 
@@ -15,7 +20,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
+import signal
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -75,43 +84,127 @@ async def wait_polls(service: Service, count: int) -> None:
         await asyncio.sleep(0.005)
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of ``pids`` so far, from /proc (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def polled_since(db: Path, since: str | None) -> int:
+    """How many sources finished a poll after ``since`` (None: ever)."""
+    with sqlite3.connect(db, timeout=30) as conn:
+        query = "SELECT count(*) FROM source_state WHERE last_success_at > ?"
+        # Timestamps are stored as ISO text: "" is before every one of them.
+        return int(conn.execute(query, (since or "",)).fetchone()[0])
+
+
+def wait_until(check: object, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise TimeoutError("the cycle did not finish")
+        time.sleep(0.02)
+
+
+def processes_run(
+    args: argparse.Namespace, web: LocalWeb, tmp: Path
+) -> tuple[tuple[float, float, float, float], dict[str, int], dict[str, int]]:
+    """Both cycles on ``args.processes`` scraper processes; wall and CPU seconds, counters."""
+    config = write_config(tmp / "config", web, args.sources)
+    db = tmp / "bench.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BREACHRADAR_")}
+    env["PYTHONPATH"] = str(ROOT)
+    where = ["--config", str(config), "--db", f"sqlite:///{db}"]
+    subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade", *where],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    run = [sys.executable, "-m", "bot", "run", *where, "--role", "scraper", "--max-polls"]
+    share = str(max(1, args.concurrency // args.processes))
+    procs = [
+        subprocess.Popen(
+            [*run, share], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for _ in range(args.processes)
+    ]
+    pids = [p.pid for p in procs]
+    try:
+        # A cycle runs from the first request the server sees to the last poll recorded.
+        wait_until(lambda: web.counters.snapshot()["requests"] > 0)
+        cpu0, wall0 = cpu_seconds(pids), time.perf_counter()
+        wait_until(lambda: polled_since(db, None) >= args.sources)
+        cpu1, wall1 = cpu_seconds(pids), time.perf_counter()
+        first = web.counters.snapshot()
+        requests = first["requests"]
+        with sqlite3.connect(db, timeout=30) as conn:
+            mark = conn.execute("SELECT max(last_success_at) FROM source_state").fetchone()[0]
+            conn.execute("UPDATE source_state SET next_poll_at = NULL")
+        wait_until(lambda: web.counters.snapshot()["requests"] > requests)
+        cpu2, wall2 = cpu_seconds(pids), time.perf_counter()
+        wait_until(lambda: polled_since(db, mark) >= args.sources)
+        cpu3, wall3 = cpu_seconds(pids), time.perf_counter()
+        second = web.counters.snapshot()
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            proc.wait(60)
+    return (wall1 - wall0, wall3 - wall2, cpu1 - cpu0, cpu3 - cpu2), first, second
+
+
+async def in_process(
+    args: argparse.Namespace, web: LocalWeb, tmp: Path
+) -> tuple[tuple[float, float, float, float], dict[str, int], dict[str, int], int]:
+    """Both cycles on the scheduler in this process; wall and CPU seconds, counters."""
+    config = load_config(write_config(tmp / "config", web, args.sources), environ={})
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp / 'bench.db'}")
+    async with Fetcher(Pipeline.fetch_policy(config)) as fetcher:
+        pipeline = Pipeline(config, store, fetcher)
+        service = Service(
+            pipeline, Outbox(store, {}), config.enabled_sources,
+            deliver=False, max_polls=args.concurrency,
+        )  # fmt: skip
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        await service.start()
+        await wait_polls(service, args.sources)
+        cpu1, wall1 = time.process_time(), time.perf_counter()
+        first = web.counters.snapshot()
+        # Make every source due again at once; the server still has the same ETags.
+        async with store.engine.begin() as conn:
+            await conn.execute(update(source_state).values(next_poll_at=None))
+        cpu2, wall2 = time.process_time(), time.perf_counter()
+        await wait_polls(service, 2 * args.sources)
+        cpu3, wall3 = time.process_time(), time.perf_counter()
+        second = web.counters.snapshot()
+        await service.stop()
+        writes = store.poll_writes
+    await store.close()
+    times = (wall1 - wall0, wall3 - wall2, cpu1 - cpu0, cpu3 - cpu2)
+    return times, first, second, writes
+
+
 async def main(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="breachradar-bench-"))
+    writes = 0
     try:
         with LocalWeb(args.sources, latency=args.latency, items_per_feed=args.items) as web:
             cpu_ref = time.process_time()
             reference = await bare_httpx(web, args.sources, args.concurrency)
             cpu_ref = time.process_time() - cpu_ref
-            config = load_config(write_config(tmp / "config", web, args.sources), environ={})
-            store = await Store.open(f"sqlite+aiosqlite:///{tmp / 'bench.db'}")
-            async with Fetcher(Pipeline.fetch_policy(config)) as fetcher:
-                pipeline = Pipeline(config, store, fetcher)
-                service = Service(
-                    pipeline, Outbox(store, {}), config.enabled_sources,
-                    deliver=False, max_polls=args.concurrency,
-                )  # fmt: skip
-                before = web.counters.snapshot()
-                cpu0, wall0 = time.process_time(), time.perf_counter()
-                await service.start()
-                await wait_polls(service, args.sources)
-                cpu1, wall1 = time.process_time(), time.perf_counter()
-                first = web.counters.snapshot()
-                # Make every source due again at once; the server still has the same ETags.
-                async with store.engine.begin() as conn:
-                    await conn.execute(update(source_state).values(next_poll_at=None))
-                cpu2, wall2 = time.process_time(), time.perf_counter()
-                await wait_polls(service, 2 * args.sources)
-                cpu3, wall3 = time.process_time(), time.perf_counter()
-                second = web.counters.snapshot()
-                await service.stop()
-                writes = store.poll_writes
-            await store.close()
+            before = web.counters.snapshot()
+            if args.processes:
+                times, first, second = await asyncio.to_thread(processes_run, args, web, tmp)
+            else:
+                times, first, second, writes = await in_process(args, web, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
     bound = args.sources * args.latency / args.concurrency
-    c1, c2 = wall1 - wall0, wall3 - wall2
-    cpu_first, cpu_second = cpu1 - cpu0, cpu3 - cpu2
+    c1, c2, cpu_first, cpu_second = times
     bytes_first = (first["bytes_in"] + first["bytes_out"]) - (
         before["bytes_in"] + before["bytes_out"]
     )
@@ -119,9 +212,10 @@ async def main(args: argparse.Namespace) -> None:
         first["bytes_in"] + first["bytes_out"]
     )
     not_modified = second["not_modified"] - first["not_modified"]
+    where = f"{args.processes} scraper processes" if args.processes else "one process"
     print(
         f"{args.sources} sources, {args.latency * 1000:.0f} ms latency, "
-        f"{args.concurrency} polls at a time, {args.items} items per feed"
+        f"{args.concurrency} polls at a time, {args.items} items per feed, {where}"
     )
     print(f"ideal bound (sources x latency / concurrency): {bound:.2f} s")
     print(f"reference, bare httpx at the same concurrency:  {reference:.2f} s, CPU {cpu_ref:.2f} s")
@@ -130,10 +224,12 @@ async def main(args: argparse.Namespace) -> None:
     print(f"cycle 2 (304 for {not_modified}/{args.sources}): {c2:.2f} s = {c2 / bound:.2f}x "
           f"bound, CPU {cpu_second:.2f} s ({100 * cpu_second / cpu_first:.1f}% of cycle 1), "
           f"{bytes_second / 1e6:.2f} MB ({100 * bytes_second / bytes_first:.1f}%)")  # fmt: skip
-    print(f"polls recorded per database write (group commit): {2 * args.sources / writes:.1f}")
+    if writes:
+        print(f"polls recorded per database write (group commit): {2 * args.sources / writes:.1f}")
     print(
         f"sources={args.sources} latency_ms={args.latency * 1000:.0f} "
-        f"concurrency={args.concurrency} bound_s={bound:.2f} reference_s={reference:.2f} "
+        f"concurrency={args.concurrency} processes={args.processes} bound_s={bound:.2f} "
+        f"reference_s={reference:.2f} "
         f"reference_cpu_s={cpu_ref:.2f} "
         f"cycle1_s={c1:.2f} cycle1_vs_bound={c1 / bound:.2f} cycle2_s={c2:.2f} "
         f"cycle2_vs_bound={c2 / bound:.2f} cpu1_s={cpu_first:.2f} cpu2_s={cpu_second:.2f} "
@@ -148,4 +244,7 @@ if __name__ == "__main__":
     parser.add_argument("--latency", type=float, default=0.2, help="seconds per answer")
     parser.add_argument("--concurrency", type=int, default=100, help="polls at a time")
     parser.add_argument("--items", type=int, default=20, help="items per feed")
+    parser.add_argument(
+        "--processes", type=int, default=0, help="scraper processes (0: the scheduler in this one)"
+    )
     asyncio.run(main(parser.parse_args()))
