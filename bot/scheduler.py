@@ -201,7 +201,8 @@ class Service:
                 except Exception:
                     log.exception("could not release %s; its lease will expire", name)
             self._running.pop(name, None)
-            if self._backlog and self.max_polls - len(self._running) >= max(1, self.max_polls // 4):
+            free = self.max_polls - len(self._running)
+            if self._backlog and free >= max(1, self.max_polls // 10):
                 # More sources are due than we may poll at once: refill now, not next tick.
                 self._backlog = False
                 task = asyncio.create_task(self._tick())
