@@ -237,14 +237,17 @@ class Service:
     async def stop(self) -> None:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        # A refill may be starting polls: stop it first, then every poll it started.
-        for refill in list(self._refills):
-            refill.cancel()
-        await asyncio.gather(*self._refills, return_exceptions=True)
-        for task in list(self._running.values()):
-            task.cancel()
-        await asyncio.gather(*self._running.values(), return_exceptions=True)
-        self._running.clear()
+        # The scheduler does not wait for a tick already claiming: wait for it here (a
+        # claim cut off by closing the database would fail), and start no claim after.
+        async with self._claiming:
+            # A refill may be starting polls: stop it first, then every poll it started.
+            for refill in list(self._refills):
+                refill.cancel()
+            await asyncio.gather(*self._refills, return_exceptions=True)
+            for task in list(self._running.values()):
+                task.cancel()
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+            self._running.clear()
         # Let a delivery in progress finish (its HTTP client closes after us), briefly.
         pending = {t for t in self._delivering if t is not asyncio.current_task()}
         if pending:
