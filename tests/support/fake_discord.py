@@ -79,6 +79,7 @@ class RecordedRequest:
     body: Any  # decoded JSON, or None
     status: int = 0
     authorization: str = ""  # the Authorization header: tells apart clients with their tokens
+    at: float = 0.0  # time.monotonic() when it arrived
 
 
 @dataclass
@@ -732,6 +733,7 @@ class FakeDiscord:
             dict(request.query),
             body,
             authorization=request.headers.get("Authorization", ""),
+            at=time.monotonic(),
         )
         self.requests.append(record)
         try:
@@ -750,7 +752,7 @@ class FakeDiscord:
         # Interaction responses and their follow-ups are outside the global limit.
         if not self.enforce_limits or record.path.startswith(("/interactions/", "/webhooks/")):
             return None, {}
-        now = time.monotonic()
+        now = record.at
         window = self._global_window
         while window and now - window[0] >= 1.0:
             window.popleft()
