@@ -66,10 +66,11 @@ class ChannelSink:
                 await asyncio.wait_for(self.ready.wait(), self.ready_timeout)
             except TimeoutError:
                 raise DeliveryError("not connected to Discord yet", retry_after=60.0) from None
-        if await self.subscriptions.is_broken(channel_id):
+        # From memory: two queries per message would slow a fan-out to many channels.
+        if await self.subscriptions.is_broken(channel_id, cached=True):
             raise DeliveryError(f"channel {channel_id} is marked broken", permanent=True)
         guild_id = self.subscriptions.guild_of(channel_id)
-        settings = await self.subscriptions.settings(guild_id) if guild_id else None
+        settings = await self.subscriptions.settings(guild_id, cached=True) if guild_id else None
         evidence = Evidence(str(delivery.payload.get("evidence") or Evidence.REPORTED.value))
         if settings is not None and not settings.wants(evidence):
             # Below this server's threshold: nothing to show; a later, stronger

@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -156,6 +157,14 @@ class Subscriptions:
         self._reloaded: list[Callable[[], None]] = []
         # The change counters the index was built at; (-1, -1): never loaded.
         self._versions: tuple[int, ...] = (-1, -1)
+        # Every channel delivery asks whether its channel is broken and how its server
+        # wants alerts (``cached=True``): both are read in one go and kept, dropped on
+        # every change made here, and read again after ``cache_ttl`` seconds so that a
+        # change another process made is seen soon. Commands and checks read the database.
+        self.cache_ttl = 5.0
+        self._cache: _DeliveryCache | None = None
+        self._cache_generation = 0
+        self._cache_lock = asyncio.Lock()
 
     # -- routing -------------------------------------------------------------------------
 
@@ -192,6 +201,8 @@ class Subscriptions:
         if await self.store.counters(SUBSCRIPTIONS_VERSION, COMPANIES_VERSION) == before:
             return False
         await self.load()
+        # A channel another process marked broken or repaired counts as a change too.
+        self._forget_delivery_cache()
         log.info(
             "subscriptions changed elsewhere: reloaded (%d channels watch %d companies)",
             len(self._guild_of_channel),
@@ -555,6 +566,7 @@ class Subscriptions:
                 .where(subscriptions.c.channel_id == channel_id)
                 .values(status="broken", broken_reason=reason)
             )
+        self._forget_delivery_cache()
         await self._changed(companies=False)
 
     async def repair(self, channel_id: int) -> None:
@@ -568,9 +580,13 @@ class Subscriptions:
                 .where(subscriptions.c.channel_id == channel_id)
                 .values(status="ok", broken_reason=None)
             )
+        self._forget_delivery_cache()
         await self._changed(companies=False)
 
-    async def is_broken(self, channel_id: int) -> bool:
+    async def is_broken(self, channel_id: int, *, cached: bool = False) -> bool:
+        """Whether the channel is marked broken; ``cached``: as deliveries see it."""
+        if cached:
+            return channel_id in (await self._delivery_cache()).broken
         async with self.store.engine.connect() as conn:
             found = await conn.scalar(
                 select(broken_channels.c.channel_id).where(
@@ -578,6 +594,34 @@ class Subscriptions:
                 )
             )
             return found is not None
+
+    # -- what deliveries read ------------------------------------------------------------
+
+    async def _delivery_cache(self) -> _DeliveryCache:
+        cache = self._cache
+        if cache is not None and time.monotonic() - cache.loaded_at < self.cache_ttl:
+            return cache
+        # Many deliveries start at once: one of them reads, the others wait for it.
+        async with self._cache_lock:
+            cache = self._cache
+            if cache is not None and time.monotonic() - cache.loaded_at < self.cache_ttl:
+                return cache
+            generation = self._cache_generation
+            loaded_at = time.monotonic()
+            async with self.store.engine.connect() as conn:
+                rows = await conn.execute(select(broken_channels.c.channel_id))
+                broken = {int(r[0]) for r in rows}
+                rows = await conn.execute(select(guild_settings))
+                settings = {int(r.guild_id): _settings(r) for r in rows}
+            cache = _DeliveryCache(broken, settings, loaded_at)
+            # A change made while this was being read may be missing from it: not kept then.
+            if generation == self._cache_generation:
+                self._cache = cache
+            return cache
+
+    def _forget_delivery_cache(self) -> None:
+        self._cache = None
+        self._cache_generation += 1
 
     # -- digests -------------------------------------------------------------------------
 
@@ -644,21 +688,18 @@ class Subscriptions:
 
     # -- settings ------------------------------------------------------------------------
 
-    async def settings(self, guild_id: int) -> GuildSettings:
+    async def settings(self, guild_id: int, *, cached: bool = False) -> GuildSettings:
+        """How the server wants its alerts; ``cached``: as deliveries see it."""
+        if cached:
+            found = (await self._delivery_cache()).settings.get(guild_id)
+            return found if found is not None else GuildSettings(guild_id)
         async with self.store.engine.connect() as conn:
             row = (
                 await conn.execute(
                     select(guild_settings).where(guild_settings.c.guild_id == guild_id)
                 )
             ).first()
-        if row is None:
-            return GuildSettings(guild_id)
-        return GuildSettings(
-            guild_id=guild_id,
-            mention_role_id=int(row.mention_role_id) if row.mention_role_id else None,
-            min_evidence=Evidence(row.min_evidence),
-            mode=row.mode,
-        )
+        return GuildSettings(guild_id) if row is None else _settings(row)
 
     async def update_settings(
         self,
@@ -687,6 +728,7 @@ class Subscriptions:
                 .values(guild_id=guild_id, **values)
                 .on_conflict_do_update(index_elements=["guild_id"], set_=values)
             )
+        self._forget_delivery_cache()
         return await self.settings(guild_id)
 
     # -- sources -------------------------------------------------------------------------
@@ -841,6 +883,24 @@ def visible_to(source_name: str, guild_id: int | None) -> bool:
     if not source_name.startswith(GUILD_SOURCE_PREFIX):
         return True
     return guild_id is not None and source_name.startswith(f"{GUILD_SOURCE_PREFIX}{guild_id}-")
+
+
+@dataclass(frozen=True, slots=True)
+class _DeliveryCache:
+    """Broken channels and servers' settings as read at ``loaded_at`` (monotonic time)."""
+
+    broken: set[int]
+    settings: dict[int, GuildSettings]
+    loaded_at: float
+
+
+def _settings(row: Any) -> GuildSettings:
+    return GuildSettings(
+        guild_id=int(row.guild_id),
+        mention_role_id=int(row.mention_role_id) if row.mention_role_id else None,
+        min_evidence=Evidence(row.min_evidence),
+        mode=row.mode,
+    )
 
 
 def _company(row: Any) -> Company:
