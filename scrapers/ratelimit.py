@@ -5,12 +5,19 @@ all their hosts (SEC EDGAR: ten requests a second over www, data and efts; Disco
 a second per bot). A :class:`RateLimiter` hands out start times at a fixed interval, so
 however many senders run concurrently, no two requests start closer than the interval;
 with a ``burst`` above one, a sender that fell behind may catch up by that many.
+
+Start times are what the limiter hands out; a sender starts when its task next runs, which
+a busy event loop delays by a varying amount, so starts can come closer together than
+their times. Where a service counts requests over a sliding window, ``window`` and
+``limit`` bound the starts as they actually happen: at most ``limit`` in any ``window``
+seconds, whatever the delays.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 from scrapers.base import Fetch, Page
@@ -21,7 +28,8 @@ class RateLimiter:
 
     By time t after it is made, the limiter has let at most ``burst + per_second * t``
     requests start (the generic cell rate algorithm: a theoretical arrival time that each
-    request moves one interval on).
+    request moves one interval on). With ``window``, no more than ``limit`` requests start
+    within any ``window`` seconds, measured when each actually starts.
     """
 
     def __init__(
@@ -29,6 +37,8 @@ class RateLimiter:
         per_second: float,
         *,
         burst: float = 1.0,
+        window: float | None = None,
+        limit: int = 1,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -36,6 +46,12 @@ class RateLimiter:
             raise ValueError("per_second must be positive")
         if burst < 1:
             raise ValueError("burst must be at least 1")
+        if window is not None and (window <= 0 or limit < 1):
+            raise ValueError("a window must be positive and allow at least one request")
+        self.window = window
+        self.limit = limit
+        # The latest ``limit`` actual start times, oldest first.
+        self._starts: deque[float] = deque(maxlen=limit)
         # A nanosecond over the exact interval: summed floats (0.1 + 0.1 + ...) drift low,
         # and eleven starts must never fit in one second.
         self.interval = 1.0 / per_second + 1e-9
@@ -45,7 +61,10 @@ class RateLimiter:
         self._tat = 0.0
 
     async def wait(self) -> float:
-        """Wait for this request's turn; return the start time it was given."""
+        """Wait for this request's turn; return the start time it was given.
+
+        With a window, the time returned is when the request was let start.
+        """
         # Reserving the slot before sleeping needs no lock: nothing yields in between.
         now = self._clock()
         tat = max(now, self._tat)
@@ -53,7 +72,17 @@ class RateLimiter:
         self._tat = tat + self.interval
         if slot > now:
             await self._sleep(slot - now)
-        return slot
+        if self.window is None:
+            return slot
+        starts = self._starts
+        while True:
+            # Checking and recording a start need no lock either: no await in between.
+            now = self._clock()
+            if len(starts) < self.limit or now - starts[0] >= self.window:
+                starts.append(now)
+                return now
+            # At least a microsecond: a float sum may land a hair short of the window.
+            await self._sleep(max(self.window - (now - starts[0]), 1e-6))
 
 
 _SHARED: dict[str, RateLimiter] = {}
