@@ -9,6 +9,7 @@ reached a receiver twice are exactly those known to have been interrupted mid-se
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections.abc import Mapping
@@ -139,6 +140,26 @@ class FlushReport:
     retried: int = 0
     dead: int = 0
 
+    def add(self, other: FlushReport) -> None:
+        self.sent += other.sent
+        self.retried += other.retried
+        self.dead += other.dead
+
+
+@dataclass(slots=True)
+class _TargetRun:
+    """What sending one target's items in a batch came to."""
+
+    report: FlushReport
+    # Set when an item is to be retried: the target's later items wait until then.
+    blocked_until: datetime | None = None
+
+
+BATCH = 200  # deliveries claimed at a time
+# The next batch is claimed when this few of the current one are left, so that claiming
+# and preparing it overlaps their sending and a paced sink never waits for work.
+REFILL_AT = BATCH // 4
+
 
 class Outbox:
     """Send due deliveries through their sinks, in order per target, with retries."""
@@ -193,29 +214,83 @@ class Outbox:
 
     async def _flush(self, now: datetime | None) -> FlushReport:
         report = FlushReport()
-        while True:
-            due = await self.store.claim_due(
-                owner=self.owner,
-                now=now,
-                limit=200,
-                lease=self.lease,
-                target_prefix=self.target_prefix,
-                shards=self.shards,
-            )
-            if not due:
-                return report
-            by_target: dict[str, list[Delivery]] = {}
-            for item in due:
-                by_target.setdefault(item.target, []).append(item)
-            results = await asyncio.gather(
-                *(self._send_in_order(target, items) for target, items in by_target.items())
-            )
-            for part in results:
-                report.sent += part.sent
-                report.retried += part.retried
-                report.dead += part.dead
-            if all(p.sent == 0 for p in results):
-                return report
+        # Batches overlap: the next is claimed while the last items of the current one are
+        # still being sent. Each target's latest task is kept: a later batch's items for
+        # that target start only after it, so per-target order holds across batches (and
+        # behind an alert put back for a retry, the target's later ones wait too).
+        last: dict[str, asyncio.Task[_TargetRun]] = {}
+        batches: list[list[asyncio.Task[_TargetRun]]] = []
+        left = 0  # items claimed and not yet settled
+        refill = asyncio.Event()
+
+        def settled(count: int, _: object) -> None:
+            nonlocal left
+            left -= count
+            if left <= REFILL_AT:
+                refill.set()
+
+        def in_flight() -> list[asyncio.Task[_TargetRun]]:
+            return [task for batch in batches for task in batch]
+
+        def finished_batches() -> bool:
+            """Count the batches done so far; True if one sent nothing (the flush ends)."""
+            idle = False
+            while batches and all(task.done() for task in batches[0]):
+                runs = [task.result() for task in batches.pop(0)]
+                for run in runs:
+                    report.add(run.report)
+                idle = idle or all(run.report.sent == 0 for run in runs)
+            return idle
+
+        try:
+            while True:
+                due = await self.store.claim_due(
+                    owner=self.owner,
+                    now=now,
+                    limit=BATCH,
+                    lease=self.lease,
+                    target_prefix=self.target_prefix,
+                    shards=self.shards,
+                )
+                if not due:
+                    if not batches:
+                        return report
+                    # Sends still running may put items back that are due again.
+                    await asyncio.gather(*in_flight())
+                    if finished_batches():
+                        return report
+                    continue
+                by_target: dict[str, list[Delivery]] = {}
+                for item in due:
+                    by_target.setdefault(item.target, []).append(item)
+                batch: list[asyncio.Task[_TargetRun]] = []
+                for target, items in by_target.items():
+                    task = asyncio.create_task(self._send_after(last.get(target), target, items))
+                    task.add_done_callback(functools.partial(settled, len(items)))
+                    last[target] = task
+                    batch.append(task)
+                batches.append(batch)
+                left += len(due)
+                refill.clear()
+                if left <= REFILL_AT:
+                    refill.set()
+                await refill.wait()
+                if not any(_sent_some(task) for task in batch):
+                    # Nothing of it went out yet (a small batch, or the sink is failing):
+                    # see it through before claiming more, as a flush that sends nothing
+                    # ends there.
+                    await asyncio.gather(*in_flight())
+                if finished_batches():
+                    break
+            await asyncio.gather(*in_flight())
+            finished_batches()
+            return report
+        finally:
+            # Never leave sends running behind the flush (on an error or a cancellation).
+            tasks = in_flight()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def sink_for(self, target: str) -> Sink | None:
         """The sink for ``target``: an exact one, else the one for its prefix."""
@@ -226,7 +301,28 @@ class Outbox:
                     return routed
         return sink
 
-    async def _send_in_order(self, target: str, items: list[Delivery]) -> FlushReport:
+    async def _send_after(
+        self, previous: asyncio.Task[_TargetRun] | None, target: str, items: list[Delivery]
+    ) -> _TargetRun:
+        """Send ``items`` once the target's items of an earlier batch are settled."""
+        if previous is not None:
+            # An error there ends these too: their items keep their lease and are taken
+            # back like any others a failed flush left claimed.
+            before = await previous
+            if before.blocked_until is not None:
+                report = FlushReport()
+                for item in items:
+                    await self.store.mark_retry(
+                        item.id,
+                        "waiting for an earlier alert",
+                        retry_at=before.blocked_until,
+                        count=False,
+                    )
+                    report.retried += 1
+                return _TargetRun(report, before.blocked_until)
+        return await self._send_in_order(target, items)
+
+    async def _send_in_order(self, target: str, items: list[Delivery]) -> _TargetRun:
         report = FlushReport()
         sink = self.sink_for(target)
         for index, item in enumerate(items):
@@ -250,8 +346,8 @@ class Outbox:
                         rest.id, "waiting for an earlier alert", retry_at=retry_at, count=False
                     )
                     report.retried += 1
-                break
-        return report
+                return _TargetRun(report, retry_at)
+        return _TargetRun(report)
 
     async def _send_one(self, sink: Sink, item: Delivery) -> tuple[str, datetime]:
         if item.kind == "update":
@@ -294,6 +390,12 @@ class Outbox:
             await self.store.mark_sent(item.id, message_id=message_id)
             return "sent", utcnow()
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _sent_some(task: asyncio.Task[_TargetRun]) -> bool:
+    if not task.done() or task.cancelled() or task.exception() is not None:
+        return False
+    return task.result().report.sent > 0
 
 
 def make_webhook_sinks(targets: Any, client: httpx.AsyncClient) -> dict[str, Sink]:

@@ -1,0 +1,127 @@
+"""The outbox claims its next batch while the last one is still being sent: order holds."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+
+from bot import delivery
+from bot.delivery import DeliveryError, Outbox
+from bot.store import Delivery, Store
+from bot.store.schema import deliveries
+from scrapers.models import Disclosure, Evidence
+
+
+class RecordingSink:
+    """Accepts alerts after a short, uneven delay; refuses those listed in ``failing``."""
+
+    def __init__(self, failing: frozenset[str] = frozenset()) -> None:
+        self.failing = failing
+        self.received: list[tuple[str, str]] = []  # (target, title)
+        self.rng = random.Random(7)
+
+    async def send(self, item: Delivery) -> str | None:
+        await asyncio.sleep(self.rng.uniform(0, 0.004))
+        title = str(item.payload["title"])
+        if title in self.failing:
+            raise DeliveryError(f"{title}: receiver down")
+        self.received.append((item.target, title))
+        return None
+
+
+@pytest.fixture
+async def store(db_url: str) -> AsyncIterator[Store]:
+    opened = await Store.open(db_url)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture(autouse=True)
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Batches of five, the next claimed with two left: every target spans several batches.
+    monkeypatch.setattr(delivery, "BATCH", 5)
+    monkeypatch.setattr(delivery, "REFILL_AT", 2)
+
+
+async def queue(store: Store, plan: list[tuple[str, str]]) -> None:
+    """Queue (target, title) alerts in this order, each for an incident of its own."""
+    for target, title in plan:
+        item = Disclosure(
+            source="test",
+            url=f"https://example.com/{title}",
+            title=title,
+            evidence=Evidence.CONFIRMED,
+        )
+        await store.add_disclosures([item])
+        incident_id, _ = await store.record_match(
+            item,
+            company_key=title,
+            company_name=title,
+            matched=[title],
+            reason="test",
+            incident_id=None,
+        )
+        await store.enqueue(
+            target, incident_id=incident_id, disclosure_id=item.identity, payload={"title": title}
+        )
+
+
+def plan_of(targets: int, per_target: int) -> list[tuple[str, str]]:
+    return [(f"t{t}", f"t{t}-{n}") for n in range(per_target) for t in range(targets)]
+
+
+async def test_every_target_gets_its_alerts_in_order_across_batches(store: Store) -> None:
+    plan = plan_of(targets=4, per_target=6)
+    await queue(store, plan)
+    sink = RecordingSink()
+    outbox = Outbox(store, {}, routes={"t": sink}, inline_retries=0)
+    report = await outbox.flush()
+    assert report.sent == len(plan)
+    assert sorted(sink.received) == sorted(plan)
+    for target in {t for t, _ in plan}:
+        got = [title for t, title in sink.received if t == target]
+        assert got == [title for t, title in plan if t == target]
+    assert await store.delivery_counts() == {"sent": len(plan)}
+
+
+async def test_a_failed_alert_holds_its_target_in_later_batches_too(store: Store) -> None:
+    """t1's second alert fails: its later ones, claimed in later batches, wait for it."""
+    plan = plan_of(targets=3, per_target=5)
+    await queue(store, plan)
+    sink = RecordingSink(failing=frozenset({"t1-1"}))
+    outbox = Outbox(store, {}, routes={"t": sink}, inline_retries=0)
+    report = await outbox.flush()
+    assert [title for t, title in sink.received if t == "t1"] == ["t1-0"]
+    for target in ("t0", "t2"):
+        assert [title for t, title in sink.received if t == target] == [
+            f"{target}-{n}" for n in range(5)
+        ]
+    assert report.sent == 11
+    assert report.retried == 4  # the failed one, and the three behind it
+    async with store.engine.connect() as conn:
+        rows = list(
+            await conn.execute(
+                select(deliveries.c.payload, deliveries.c.last_error, deliveries.c.attempts)
+                .where(deliveries.c.target == "t1", deliveries.c.status == "pending")
+                .order_by(deliveries.c.id)
+            )
+        )
+    assert [r.last_error for r in rows] == ["t1-1: receiver down"] + 3 * [
+        "waiting for an earlier alert"
+    ]
+    assert [r.attempts for r in rows] == [1, 0, 0, 0]
+
+
+async def test_a_flush_that_sends_nothing_stops(store: Store) -> None:
+    """Every alert failing: one batch is tried, not the whole queue."""
+    plan = plan_of(targets=12, per_target=1)
+    await queue(store, plan)
+    sink = RecordingSink(failing=frozenset(title for _, title in plan))
+    outbox = Outbox(store, {}, routes={"t": sink}, inline_retries=0)
+    report = await outbox.flush()
+    assert report.sent == 0
+    assert report.retried == 5
