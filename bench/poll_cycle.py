@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from sqlalchemy import update  # noqa: E402
 
-from bench.localweb import LocalWeb  # noqa: E402
+from bench.localweb import LocalWeb, write_config  # noqa: E402
 from bot.delivery import Outbox  # noqa: E402
 from bot.pipeline import Pipeline  # noqa: E402
 from bot.scheduler import Service  # noqa: E402
@@ -46,21 +47,10 @@ from bot.store.schema import source_state  # noqa: E402
 from scrapers.http import Fetcher  # noqa: E402
 
 
-def write_config(directory: Path, web: LocalWeb, sources: int) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "sources.toml").write_text(
-        "".join(
-            f'[[sources]]\nname = "news-{n:05d}"\nkind = "rss"\nurl = "{web.feed_url(n)}"\n'
-            'every = "1h"\n\n'
-            for n in range(sources)
-        ),
-        encoding="utf-8",
-    )
-    shutil.copy(ROOT / "config" / "watchlist.toml", directory / "watchlist.toml")
-    (directory / "settings.toml").write_text(
-        "allow_private_addresses = true\njitter = 0\n", encoding="utf-8"
-    )
-    return directory
+def bench_config(directory: Path, web: LocalWeb) -> Path:
+    """One hourly RSS source per feed of ``web``, the bundled watchlist, no jitter."""
+    watchlist = (ROOT / "config" / "watchlist.toml").read_text(encoding="utf-8")
+    return write_config(directory, web, every="1h", watchlist=watchlist, settings="jitter = 0\n")
 
 
 async def bare_httpx(web: LocalWeb, sources: int, concurrency: int) -> float:
@@ -102,9 +92,9 @@ def polled_since(db: Path, since: str | None) -> int:
         return int(conn.execute(query, (since or "",)).fetchone()[0])
 
 
-def wait_until(check: object, timeout: float = 600) -> None:
+def wait_until(check: Callable[[], bool], timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
+    while not check():
         if time.monotonic() > deadline:
             raise TimeoutError("the cycle did not finish")
         time.sleep(0.02)
@@ -114,7 +104,7 @@ def processes_run(
     args: argparse.Namespace, web: LocalWeb, tmp: Path
 ) -> tuple[tuple[float, float, float, float], dict[str, int], dict[str, int]]:
     """Both cycles on ``args.processes`` scraper processes; wall and CPU seconds, counters."""
-    config = write_config(tmp / "config", web, args.sources)
+    config = bench_config(tmp / "config", web)
     db = tmp / "bench.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BREACHRADAR_")}
     env["PYTHONPATH"] = str(ROOT)
@@ -160,7 +150,7 @@ async def in_process(
     args: argparse.Namespace, web: LocalWeb, tmp: Path
 ) -> tuple[tuple[float, float, float, float], dict[str, int], dict[str, int], int]:
     """Both cycles on the scheduler in this process; wall and CPU seconds, counters."""
-    config = load_config(write_config(tmp / "config", web, args.sources), environ={})
+    config = load_config(bench_config(tmp / "config", web), environ={})
     store = await Store.open(f"sqlite+aiosqlite:///{tmp / 'bench.db'}")
     async with Fetcher(Pipeline.fetch_policy(config)) as fetcher:
         pipeline = Pipeline(config, store, fetcher)

@@ -146,7 +146,13 @@ class Pipeline:
             items = []
         result.items = len(items)
         next_poll_at = now + self._interval(spec.every)
-        if not any(self.matcher.match(d) for d in items):
+        # Matched once here, used below too (the first item of an identity counts, as in
+        # the store).
+        matches: dict[str, list[Match]] = {}
+        for item in items:
+            if item.identity not in matches:
+                matches[item.identity] = self.matcher.match(item)
+        if not any(matches.values()):
             # Nothing here concerns a watched company (most polls): the items are stored
             # with the poll's record in one write; there is no alert to hold them for.
             try:
@@ -172,7 +178,7 @@ class Pipeline:
         result.new = len(fresh)
         try:
             for disclosure in fresh:
-                for match in self.matcher.match(disclosure):
+                for match in matches[disclosure.identity]:
                     result.found.append(await self._record(disclosure, match, now))
         except BaseException:
             # Without the validators the next poll gets the full page, held items included.

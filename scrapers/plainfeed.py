@@ -23,6 +23,7 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT_ENCODED = "{http://purl.org/rss/1.0/modules/content/}encoded"
 DC = "{http://purl.org/dc/elements/1.1/}"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 
 # Markup whose contents feedparser's sanitizer drops: leave such feeds to it.
 _SANITIZED = re.compile(r"<\s*/?\s*(script|style|iframe|object|embed|applet|svg|math)\b", re.I)
@@ -190,21 +191,17 @@ def _atom_text(element: etree._Element | None) -> str | None:
         return None
     if element.get("type", "text") not in ("text", "html"):
         raise _NotPlain  # XHTML or media content
-    if element.get(XML_LANG) is not None or element.get(
-        "{http://www.w3.org/XML/1998/namespace}base"
-    ):
+    if element.get(XML_LANG) is not None or element.get(XML_BASE):
         raise _NotPlain
     return _text(element)
 
 
 def _atom(root: etree._Element) -> PlainFeed:
-    if root.get("{http://www.w3.org/XML/1998/namespace}base"):
+    if root.get(XML_BASE):
         raise _NotPlain
     entries: list[Entry] = []
     for entry in root.iterfind(f"{ATOM}entry"):
-        if entry.get(XML_LANG) is not None or entry.get(
-            "{http://www.w3.org/XML/1998/namespace}base"
-        ):
+        if entry.get(XML_LANG) is not None or entry.get(XML_BASE):
             raise _NotPlain
         title_el = entry.find(f"{ATOM}title")
         link = ""

@@ -424,12 +424,10 @@ async def test_polls_finishing_together_are_recorded_together_each_with_its_own_
 
 async def test_a_failed_group_write_fails_every_poll_in_it(store: Store) -> None:
     """A database error reaches each waiting poll (so each is retried), and later ones work."""
-    too_long = Disclosure(source="x", title="t", url="https://a.example/", guid="g")
+    item = Disclosure(source="x", title="t", url="https://a.example/", guid="g")
     calls = [
         store.record_success("ok", items=0, validators=None, next_poll_at=T0, now=T0),
-        store.record_success(
-            "bad", items=1, validators=None, next_poll_at=T0, now=T0, add=[too_long]
-        ),
+        store.record_success("bad", items=1, validators=None, next_poll_at=T0, now=T0, add=[item]),
     ]
     original = store._write_polls
 
