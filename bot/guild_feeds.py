@@ -14,8 +14,8 @@ from typing import Any
 
 from bot.matching import Match
 from bot.pipeline import Pipeline, SourceResult
-from bot.store import utcnow
-from bot.subscriptions import GuildSource, Subscriptions
+from bot.store import GuildSource, utcnow
+from bot.subscriptions import Subscriptions
 from scrapers.base import Page, Scraper, SourceSpec
 
 log = logging.getLogger(__name__)

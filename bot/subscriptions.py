@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
 import logging
 import re
 import time
@@ -19,19 +18,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
-
 from bot.matching import Match
-from bot.store import IncidentRow, Store, utcnow
-from bot.store.schema import (
-    broken_channels,
-    digest_items,
-    disclosures,
-    guild_companies,
-    guild_settings,
-    guild_sources,
-    incidents,
-    subscriptions,
+from bot.store import (
+    GUILD_SOURCE_PREFIX,
+    GuildSettings,
+    GuildSource,
+    HeldAlert,
+    IncidentRow,
+    Store,
+    Subscription,
+    utcnow,
 )
 from bot.watchlist import Company, Watchlist
 from scrapers.models import Evidence
@@ -54,52 +50,12 @@ class SubscriptionError(ValueError):
     """A request a server made that cannot be done; the message is shown to the user."""
 
 
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    """One channel watching one company."""
-
-    guild_id: int
-    channel_id: int
-    company_key: str
-    company_name: str
-    status: str  # ok | broken
-    broken_reason: str | None
-
-    @property
-    def broken(self) -> bool:
-        return self.status != "ok"
-
-
-@dataclass(frozen=True, slots=True)
-class GuildSettings:
-    """How a server wants its alerts."""
-
-    guild_id: int
-    mention_role_id: int | None = None
-    min_evidence: Evidence = Evidence.CLAIMED
-    mode: str = "instant"  # instant | digest
-
-    def wants(self, evidence: Evidence) -> bool:
-        return evidence.rank >= self.min_evidence.rank
-
-
 @dataclass(slots=True)
 class ImportReport:
     """What ``/watch import`` did with each line."""
 
     added: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (line, why)
-
-
-@dataclass(frozen=True, slots=True)
-class GuildSource:
-    """A feed one server added for itself."""
-
-    guild_id: int
-    name: str
-    page_url: str
-    feed_url: str
-    title: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,14 +93,6 @@ def split_list(raw: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(i for i in items if i))
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        from datetime import UTC
-
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 class Subscriptions:
     """Servers' watchlists over the store, with an in-memory index for routing matches."""
 
@@ -175,17 +123,9 @@ class Subscriptions:
         versions = await self.store.counters(SUBSCRIPTIONS_VERSION, COMPANIES_VERSION)
         index: dict[str, set[int]] = {}
         guild_of: dict[int, int] = {}
-        async with self.store.engine.connect() as conn:
-            rows = await conn.execute(
-                select(
-                    subscriptions.c.company_key,
-                    subscriptions.c.channel_id,
-                    subscriptions.c.guild_id,
-                ).where(subscriptions.c.status == "ok")
-            )
-            for row in rows:
-                index.setdefault(row.company_key, set()).add(int(row.channel_id))
-                guild_of[int(row.channel_id)] = int(row.guild_id)
+        for company_key, channel_id, guild_id in await self.store.guilds.routes():
+            index.setdefault(company_key, set()).add(channel_id)
+            guild_of[channel_id] = guild_id
         self._channels_by_company = index
         self._guild_of_channel = guild_of
         self._versions = versions
@@ -260,34 +200,25 @@ class Subscriptions:
     async def all_companies(self) -> list[Company]:
         """The operator's watchlist plus every company any server added, once each."""
         merged: dict[str, Company] = {c.key: c for c in self.watchlist.companies}
-        async with self.store.engine.connect() as conn:
-            rows = await conn.execute(select(guild_companies).order_by(guild_companies.c.id))
-            for row in rows:
-                company = _company(row)
-                known = merged.get(company.key)
-                if known is None:
-                    merged[company.key] = company
-                else:
-                    # Another server's aliases help everyone find the same company.
-                    merged[company.key] = Company(
-                        name=known.name,
-                        aliases=tuple(dict.fromkeys([*known.aliases, *company.aliases])),
-                        domains=tuple(dict.fromkeys([*known.domains, *company.domains])),
-                        ticker=known.ticker,
-                        cik=known.cik,
-                        exclude=known.exclude,
-                        related=known.related,
-                    )
+        for company in await self.store.guilds.all_companies():
+            known = merged.get(company.key)
+            if known is None:
+                merged[company.key] = company
+            else:
+                # Another server's aliases help everyone find the same company.
+                merged[company.key] = Company(
+                    name=known.name,
+                    aliases=tuple(dict.fromkeys([*known.aliases, *company.aliases])),
+                    domains=tuple(dict.fromkeys([*known.domains, *company.domains])),
+                    ticker=known.ticker,
+                    cik=known.cik,
+                    exclude=known.exclude,
+                    related=known.related,
+                )
         return list(merged.values())
 
     async def guild_companies(self, guild_id: int) -> list[Company]:
-        async with self.store.engine.connect() as conn:
-            rows = await conn.execute(
-                select(guild_companies)
-                .where(guild_companies.c.guild_id == guild_id)
-                .order_by(guild_companies.c.name)
-            )
-            return [_company(r) for r in rows]
+        return await self.store.guilds.companies_of(guild_id)
 
     async def resolve(self, guild_id: int, name: str) -> Company | None:
         """The company ``name`` means to this server: the watchlist, then its own companies."""
@@ -316,41 +247,11 @@ class Subscriptions:
         for domain in domain_list:
             if not _DOMAIN.match(domain):
                 raise SubscriptionError(f"{domain[:60]!r} is not a domain name like example.com.")
-        key = name.casefold()
-        async with self.store.engine.begin() as conn:
-            row = (
-                await conn.execute(
-                    select(guild_companies).where(
-                        guild_companies.c.guild_id == guild_id, guild_companies.c.key == key
-                    )
-                )
-            ).first()
-            if row is None:
-                await conn.execute(
-                    guild_companies.insert().values(
-                        guild_id=guild_id,
-                        key=key,
-                        name=name,
-                        aliases=json.dumps(alias_list, ensure_ascii=False),
-                        domains=json.dumps(domain_list),
-                        created_by=by,
-                        created_at=utcnow(),
-                    )
-                )
-            else:
-                old = _company(row)
-                alias_list = list(dict.fromkeys([*old.aliases, *alias_list]))
-                domain_list = list(dict.fromkeys([*old.domains, *domain_list]))
-                await conn.execute(
-                    update(guild_companies)
-                    .where(guild_companies.c.id == row.id)
-                    .values(
-                        aliases=json.dumps(alias_list, ensure_ascii=False),
-                        domains=json.dumps(domain_list),
-                    )
-                )
+        company = await self.store.guilds.save_company(
+            guild_id, name, aliases=alias_list, domains=domain_list, by=by, now=utcnow()
+        )
         await self._changed(companies=True)
-        return Company(name=name, aliases=tuple(alias_list), domains=tuple(domain_list))
+        return company
 
     async def suggestions(self, guild_id: int, typed: str, limit: int = 25) -> list[str]:
         """Company names for autocomplete: known companies, then earlier disclosures."""
@@ -359,12 +260,8 @@ class Subscriptions:
         for company in [*self.watchlist.companies, *await self.guild_companies(guild_id)]:
             if any(folded in n.casefold() for n in company.names):
                 names.setdefault(company.key, company.name)
-        async with self.store.engine.connect() as conn:
-            query = select(incidents.c.company_name).distinct().limit(limit * 2)
-            if folded:
-                query = query.where(func.lower(incidents.c.company_name).contains(folded))
-            for row in await conn.execute(query):
-                names.setdefault(row[0].casefold(), row[0])
+        for name in await self.store.incidents.company_names(folded, limit * 2):
+            names.setdefault(name.casefold(), name)
         ordered = sorted(
             names.values(), key=lambda n: (not n.casefold().startswith(folded), n.casefold())
         )
@@ -399,57 +296,20 @@ class Subscriptions:
     async def _insert_subscription(
         self, guild_id: int, channel_id: int, company: Company, by: int | None
     ) -> bool:
-        async with self.store.engine.begin() as conn:
-            result = await conn.execute(
-                self.store._insert(subscriptions)
-                .values(
-                    guild_id=guild_id,
-                    channel_id=channel_id,
-                    company_key=company.key,
-                    company_name=company.name,
-                    created_by=by,
-                    created_at=utcnow(),
-                    status="ok",
-                )
-                .on_conflict_do_nothing(index_elements=["guild_id", "channel_id", "company_key"])
-                .returning(subscriptions.c.id)
-            )
-            return result.first() is not None
+        return await self.store.guilds.subscribe(guild_id, channel_id, company, by=by, now=utcnow())
 
     async def unsubscribe(self, guild_id: int, name: str, channel_id: int | None = None) -> int:
         """Stop watching ``name`` (in one channel, or all of this server's); return how many."""
         company = await self.resolve(guild_id, name)
         key = company.key if company else name.strip().casefold()
-        query = delete(subscriptions).where(
-            subscriptions.c.guild_id == guild_id, subscriptions.c.company_key == key
-        )
-        if channel_id is not None:
-            query = query.where(subscriptions.c.channel_id == channel_id)
-        async with self.store.engine.begin() as conn:
-            removed = (await conn.execute(query)).rowcount or 0
+        removed = await self.store.guilds.unsubscribe(guild_id, key, channel_id)
         if removed:
             await self._changed(companies=False)
-        return int(removed)
+        return removed
 
     async def for_guild(self, guild_id: int) -> list[Subscription]:
         """This server's subscriptions, by channel then company."""
-        async with self.store.engine.connect() as conn:
-            rows = await conn.execute(
-                select(subscriptions)
-                .where(subscriptions.c.guild_id == guild_id)
-                .order_by(subscriptions.c.channel_id, subscriptions.c.company_name)
-            )
-            return [
-                Subscription(
-                    guild_id=int(r.guild_id),
-                    channel_id=int(r.channel_id),
-                    company_key=r.company_key,
-                    company_name=r.company_name,
-                    status=r.status,
-                    broken_reason=r.broken_reason,
-                )
-                for r in rows
-            ]
+        return await self.store.guilds.subscriptions_of(guild_id)
 
     async def import_text(
         self, guild_id: int, channel_id: int, text: str, *, by: int | None = None
@@ -517,69 +377,26 @@ class Subscriptions:
         self, guild_id: int, name: str, aliases: tuple[str, ...], by: int | None
     ) -> Company:
         clean_aliases = [clean_name(a) for a in aliases]
-        async with self.store.engine.begin() as conn:
-            await conn.execute(
-                self.store._insert(guild_companies)
-                .values(
-                    guild_id=guild_id,
-                    key=name.casefold(),
-                    name=name,
-                    aliases=json.dumps(clean_aliases, ensure_ascii=False),
-                    domains="[]",
-                    created_by=by,
-                    created_at=utcnow(),
-                )
-                .on_conflict_do_nothing(index_elements=["guild_id", "key"])
-            )
+        await self.store.guilds.add_company_if_new(
+            guild_id, name, clean_aliases, by=by, now=utcnow()
+        )
         return Company(name=name, aliases=tuple(clean_aliases))
 
     async def channel_ids(self) -> dict[int, int]:
         """Every subscribed channel and its server."""
-        async with self.store.engine.connect() as conn:
-            rows = await conn.execute(
-                select(subscriptions.c.channel_id, subscriptions.c.guild_id).distinct()
-            )
-            return {int(r.channel_id): int(r.guild_id) for r in rows}
+        return await self.store.guilds.channel_guilds()
 
     # -- broken channels -----------------------------------------------------------------
 
     async def mark_broken(self, channel_id: int, reason: str, *, code: int | None = None) -> None:
         """Stop delivering to a channel Discord refused, and say why in ``/watch list``."""
-        now = utcnow()
-        async with self.store.engine.begin() as conn:
-            guild_id = await conn.scalar(
-                select(subscriptions.c.guild_id)
-                .where(subscriptions.c.channel_id == channel_id)
-                .limit(1)
-            )
-            await conn.execute(
-                self.store._insert(broken_channels)
-                .values(
-                    channel_id=channel_id, guild_id=guild_id, code=code, reason=reason, since=now
-                )
-                .on_conflict_do_update(
-                    index_elements=["channel_id"], set_={"reason": reason, "code": code}
-                )
-            )
-            await conn.execute(
-                update(subscriptions)
-                .where(subscriptions.c.channel_id == channel_id)
-                .values(status="broken", broken_reason=reason)
-            )
+        await self.store.guilds.mark_broken(channel_id, reason, code=code, now=utcnow())
         self._forget_delivery_cache()
         await self._changed(companies=False)
 
     async def repair(self, channel_id: int) -> None:
         """The channel works again: deliver to it again."""
-        async with self.store.engine.begin() as conn:
-            await conn.execute(
-                delete(broken_channels).where(broken_channels.c.channel_id == channel_id)
-            )
-            await conn.execute(
-                update(subscriptions)
-                .where(subscriptions.c.channel_id == channel_id)
-                .values(status="ok", broken_reason=None)
-            )
+        await self.store.guilds.repair(channel_id)
         self._forget_delivery_cache()
         await self._changed(companies=False)
 
@@ -587,13 +404,7 @@ class Subscriptions:
         """Whether the channel is marked broken; ``cached``: as deliveries see it."""
         if cached:
             return channel_id in (await self._delivery_cache()).broken
-        async with self.store.engine.connect() as conn:
-            found = await conn.scalar(
-                select(broken_channels.c.channel_id).where(
-                    broken_channels.c.channel_id == channel_id
-                )
-            )
-            return found is not None
+        return await self.store.guilds.is_broken(channel_id)
 
     # -- what deliveries read ------------------------------------------------------------
 
@@ -608,11 +419,7 @@ class Subscriptions:
                 return cache
             generation = self._cache_generation
             loaded_at = time.monotonic()
-            async with self.store.engine.connect() as conn:
-                rows = await conn.execute(select(broken_channels.c.channel_id))
-                broken = {int(r[0]) for r in rows}
-                rows = await conn.execute(select(guild_settings))
-                settings = {int(r.guild_id): _settings(r) for r in rows}
+            broken, settings = await self.store.guilds.delivery_view()
             cache = _DeliveryCache(broken, settings, loaded_at)
             # A change made while this was being read may be missing from it: not kept then.
             if generation == self._cache_generation:
@@ -631,23 +438,9 @@ class Subscriptions:
         """Keep an alert for the channel's next digest (one entry per incident, the latest)."""
         incident_id = int(payload.get("incident") or 0)
         body = {k: v for k, v in payload.items() if k != "edit_message_id"}
-        async with self.store.engine.begin() as conn:
-            await conn.execute(
-                delete(digest_items).where(
-                    digest_items.c.channel_id == channel_id,
-                    digest_items.c.incident_id == incident_id,
-                    digest_items.c.sent_at.is_(None),
-                )
-            )
-            await conn.execute(
-                digest_items.insert().values(
-                    guild_id=guild_id,
-                    channel_id=channel_id,
-                    incident_id=incident_id,
-                    payload=json.dumps(body, ensure_ascii=False, default=str),
-                    created_at=utcnow(),
-                )
-            )
+        await self.store.guilds.hold_for_digest(
+            guild_id, channel_id, incident_id, body, now=utcnow()
+        )
 
     async def due_digests(
         self,
@@ -660,31 +453,20 @@ class Subscriptions:
 
         ``guilds`` keeps the servers it accepts (a sharded bot's process: its shards').
         """
-        async with self.store.engine.connect() as conn:
-            rows = list(
-                await conn.execute(
-                    select(digest_items)
-                    .where(digest_items.c.sent_at.is_(None))
-                    .order_by(digest_items.c.id)
-                )
-            )
-        by_channel: dict[int, list[Any]] = {}
-        for row in rows:
-            if guilds is not None and not guilds(int(row.guild_id)):
+        by_channel: dict[int, list[HeldAlert]] = {}
+        for held in await self.store.guilds.held_alerts():
+            if guilds is not None and not guilds(held.guild_id):
                 continue
-            by_channel.setdefault(int(row.channel_id), []).append(row)
+            by_channel.setdefault(held.channel_id, []).append(held)
         due: dict[int, list[tuple[int, dict[str, Any]]]] = {}
         for channel_id, items in by_channel.items():
-            oldest = min((_aware(r.created_at) or now) for r in items)
+            oldest = min((h.created_at or now) for h in items)
             if now - oldest >= period:
-                due[channel_id] = [(int(r.id), json.loads(r.payload)) for r in items]
+                due[channel_id] = [(h.id, h.payload) for h in items]
         return due
 
     async def mark_digest_sent(self, ids: Iterable[int], now: datetime) -> None:
-        async with self.store.engine.begin() as conn:
-            await conn.execute(
-                update(digest_items).where(digest_items.c.id.in_(list(ids))).values(sent_at=now)
-            )
+        await self.store.guilds.mark_digest_sent(ids, now)
 
     # -- settings ------------------------------------------------------------------------
 
@@ -693,13 +475,8 @@ class Subscriptions:
         if cached:
             found = (await self._delivery_cache()).settings.get(guild_id)
             return found if found is not None else GuildSettings(guild_id)
-        async with self.store.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(guild_settings).where(guild_settings.c.guild_id == guild_id)
-                )
-            ).first()
-        return GuildSettings(guild_id) if row is None else _settings(row)
+        found = await self.store.guilds.settings_of(guild_id)
+        return GuildSettings(guild_id) if found is None else found
 
     async def update_settings(
         self,
@@ -715,19 +492,13 @@ class Subscriptions:
             raise SubscriptionError("Mode must be instant or digest.")
         current = await self.settings(guild_id)
         role = current.mention_role_id if mention_role_id is False else mention_role_id
-        values: dict[str, Any] = {
-            "mention_role_id": role,
-            "min_evidence": (min_evidence or current.min_evidence).value,
-            "mode": mode or current.mode,
-            "updated_by": by,
-            "updated_at": utcnow(),
-        }
-        async with self.store.engine.begin() as conn:
-            await conn.execute(
-                self.store._insert(guild_settings)
-                .values(guild_id=guild_id, **values)
-                .on_conflict_do_update(index_elements=["guild_id"], set_=values)
-            )
+        wanted = GuildSettings(
+            guild_id,
+            mention_role_id=role,
+            min_evidence=min_evidence or current.min_evidence,
+            mode=mode or current.mode,
+        )
+        await self.store.guilds.save_settings(guild_id, wanted, by=by, now=utcnow())
         self._forget_delivery_cache()
         return await self.settings(guild_id)
 
@@ -737,45 +508,16 @@ class Subscriptions:
         self, guild_id: int, page_url: str, feed_url: str, title: str | None, by: int | None
     ) -> tuple[GuildSource, bool]:
         """Remember a feed for this server; return it and whether it was new."""
-        async with self.store.engine.begin() as conn:
-            row = (
-                await conn.execute(
-                    select(guild_sources).where(
-                        guild_sources.c.guild_id == guild_id, guild_sources.c.feed_url == feed_url
-                    )
-                )
-            ).first()
-            if row is not None:
-                return _source(row), False
-            count = await conn.scalar(select(func.count()).select_from(guild_sources))
-            name = f"{GUILD_SOURCE_PREFIX}{guild_id}-{int(count or 0) + 1}"
-            await conn.execute(
-                guild_sources.insert().values(
-                    guild_id=guild_id,
-                    name=name,
-                    page_url=page_url,
-                    feed_url=feed_url,
-                    title=(title or "")[:200] or None,
-                    added_by=by,
-                    created_at=utcnow(),
-                )
-            )
-        return GuildSource(guild_id, name, page_url, feed_url, title), True
+        return await self.store.guilds.add_source(
+            guild_id, page_url, feed_url, title, by=by, now=utcnow()
+        )
 
     async def all_sources(self) -> list[GuildSource]:
         """Every server's feeds, for the poller only (never shown to a server)."""
-        async with self.store.engine.connect() as conn:
-            rows = await conn.execute(select(guild_sources).order_by(guild_sources.c.id))
-            return [_source(r) for r in rows]
+        return await self.store.guilds.all_sources()
 
     async def sources(self, guild_id: int) -> list[GuildSource]:
-        async with self.store.engine.connect() as conn:
-            rows = await conn.execute(
-                select(guild_sources)
-                .where(guild_sources.c.guild_id == guild_id)
-                .order_by(guild_sources.c.id)
-            )
-            return [_source(r) for r in rows]
+        return await self.store.guilds.sources_of(guild_id)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -783,23 +525,14 @@ class Subscriptions:
         """Incidents about ``name`` (any company in the database), newest first."""
         company = await self.resolve(guild_id, name)
         key = company.key if company else name.strip().casefold()
-        async with self.store.engine.connect() as conn:
-            rows = await conn.execute(
-                select(incidents)
-                .where(
-                    or_(incidents.c.company_key == key, func.lower(incidents.c.company_name) == key)
-                )
-                .order_by(incidents.c.last_seen.desc(), incidents.c.id.desc())
-                .limit(limit)
-            )
-            found = list(rows)
+        found = await self.store.incidents.about(key, limit)
+        # The sources of every incident found, read together.
+        sources_of = await self.store.incidents.sources_of(row.id for row in found)
         entries: list[LookupEntry] = []
         urls: set[str] = set()
         for row in found:
             sources = [
-                src
-                for src in await self.store.incident_sources(row.id)
-                if visible_to(src["source"], guild_id)
+                src for src in sources_of.get(row.id, []) if visible_to(src["source"], guild_id)
             ]
             if not sources:
                 continue  # known only from another server's own feed
@@ -809,45 +542,31 @@ class Subscriptions:
                     title=row.title,
                     url=row.url,
                     company=row.company_name,
-                    evidence=Evidence(row.evidence),
-                    first_seen=_aware(row.first_seen) or utcnow(),
-                    published=_aware(row.published),
+                    evidence=row.evidence,
+                    first_seen=row.first_seen,
+                    published=row.published,
                     sources=tuple((s["source"], s["url"]) for s in sources),
                 )
             )
         # Disclosures that name the company but never matched a watchlist (not watched).
         needle = (company.name if company else name.strip()).casefold()
         if len(needle) >= 3 and len(entries) < limit:
-            async with self.store.engine.connect() as conn:
-                stray = await conn.execute(
-                    select(disclosures)
-                    .where(
-                        or_(
-                            func.lower(disclosures.c.title).contains(needle, autoescape=True),
-                            func.lower(disclosures.c.organization).contains(
-                                needle, autoescape=True
-                            ),
-                        )
+            for d in await self.store.disclosures.naming(needle, limit - len(entries)):
+                if not visible_to(d["source"], guild_id):
+                    continue
+                if d["url"] in urls:
+                    continue
+                entries.append(
+                    LookupEntry(
+                        title=d["title"],
+                        url=d["url"],
+                        company=company.name if company else name.strip(),
+                        evidence=Evidence(d["evidence"]),
+                        first_seen=d["first_seen"] or utcnow(),
+                        published=d["published"],
+                        sources=((d["source"], d["url"]),),
                     )
-                    .order_by(disclosures.c.first_seen.desc())
-                    .limit(limit - len(entries))
                 )
-                for d in stray:
-                    if not visible_to(d.source, guild_id):
-                        continue
-                    if d.url in urls:
-                        continue
-                    entries.append(
-                        LookupEntry(
-                            title=d.title,
-                            url=d.url,
-                            company=company.name if company else name.strip(),
-                            evidence=Evidence(d.evidence),
-                            first_seen=_aware(d.first_seen) or utcnow(),
-                            published=_aware(d.published),
-                            sources=((d.source, d.url),),
-                        )
-                    )
         entries.sort(key=lambda e: e.first_seen, reverse=True)
         return entries
 
@@ -859,23 +578,7 @@ class Subscriptions:
         if not keys:
             return []
         since = utcnow() - timedelta(days=days)
-        async with self.store.engine.connect() as conn:
-            rows = await conn.execute(
-                select(incidents.c.id)
-                .where(incidents.c.company_key.in_(keys), incidents.c.last_seen >= since)
-                .order_by(incidents.c.last_seen.desc())
-                .limit(100)
-            )
-            ids = [r[0] for r in rows]
-        out = []
-        for incident_id in ids:
-            row = await self.store.get_incident(incident_id)
-            if row is not None:
-                out.append(row)
-        return out
-
-
-GUILD_SOURCE_PREFIX = "guild-"
+        return await self.store.incidents.seen_since(keys, since, limit=100)
 
 
 def visible_to(source_name: str, guild_id: int | None) -> bool:
@@ -892,27 +595,6 @@ class _DeliveryCache:
     broken: set[int]
     settings: dict[int, GuildSettings]
     loaded_at: float
-
-
-def _settings(row: Any) -> GuildSettings:
-    return GuildSettings(
-        guild_id=int(row.guild_id),
-        mention_role_id=int(row.mention_role_id) if row.mention_role_id else None,
-        min_evidence=Evidence(row.min_evidence),
-        mode=row.mode,
-    )
-
-
-def _company(row: Any) -> Company:
-    return Company(
-        name=row.name,
-        aliases=tuple(json.loads(row.aliases or "[]")),
-        domains=tuple(json.loads(row.domains or "[]")),
-    )
-
-
-def _source(row: Any) -> GuildSource:
-    return GuildSource(int(row.guild_id), row.name, row.page_url, row.feed_url, row.title)
 
 
 async def connect_pipeline(pipeline: Any, subs: Subscriptions) -> None:

@@ -429,15 +429,15 @@ async def test_a_failed_group_write_fails_every_poll_in_it(store: Store) -> None
         store.record_success("ok", items=0, validators=None, next_poll_at=T0, now=T0),
         store.record_success("bad", items=1, validators=None, next_poll_at=T0, now=T0, add=[item]),
     ]
-    original = store._write_polls
+    original = store.sources._write_polls
 
     async def failing(records: list) -> set[str]:  # type: ignore[type-arg]
         raise ConnectionError("database went away")
 
-    store._write_polls = failing  # type: ignore[method-assign]
+    store.sources._write_polls = failing  # type: ignore[method-assign]
     results = await asyncio.gather(*calls, return_exceptions=True)
     assert all(isinstance(r, ConnectionError) for r in results)
-    store._write_polls = original  # type: ignore[method-assign]
+    store.sources._write_polls = original  # type: ignore[method-assign]
     await store.record_success("ok", items=3, validators=None, next_poll_at=T0, now=T0)
     assert (await store.source_health())["ok"].items_seen == 3
 
