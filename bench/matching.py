@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.matching import Matcher
-from bot.normalize import fold, fold_name
-from bot.relevance import assess
-from bot.watchlist import Company
+from bot.core.matching import Matcher
+from bot.core.normalize import fold, fold_name
+from bot.core.relevance import assess
+from bot.core.watchlist import Company
 from scrapers.models import Disclosure
 
 _ONSETS = "b br c d dr f g gr k l m n p pr qu r s st t tr v vr x z zh".split()

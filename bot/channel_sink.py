@@ -14,9 +14,9 @@ from typing import Any
 
 import discord
 
+from bot.core.embeds import channel_message
+from bot.core.records import Delivery
 from bot.delivery import DeliveryError
-from bot.embeds import channel_message
-from bot.store import Delivery
 from bot.subscriptions import Subscriptions, visible_to
 from scrapers.models import Evidence
 from scrapers.ratelimit import RateLimiter

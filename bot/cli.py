@@ -18,11 +18,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from bot import __version__
+from bot.core.clock import utcnow
+from bot.core.sharding import Sharding
 from bot.delivery import Outbox, Sink, make_webhook_sinks
 from bot.pipeline import PassReport, Pipeline, SourceResult
 from bot.settings import Config, ConfigError, load_config
-from bot.sharding import Sharding
-from bot.store import Store, utcnow
+from bot.store import Store
 from scrapers.http import Fetcher
 
 log = logging.getLogger("breachradar")
@@ -467,7 +468,7 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
 def resolve_sharding(config: Config, args: argparse.Namespace, role: str) -> Sharding | None:
     """The bot's sharding: each of ``--shard-count``/``--shard-ids`` given replaces its
     setting (``shard_count``/``shard_ids``, or ``BREACHRADAR_SHARD_COUNT``/``_IDS``)."""
-    from bot.sharding import parse_shard_count, parse_shard_ids
+    from bot.core.sharding import parse_shard_count, parse_shard_ids
 
     count_arg = getattr(args, "shard_count", None)
     ids_arg = getattr(args, "shard_ids", None)
@@ -604,7 +605,7 @@ async def _sources(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _source_test(config: Config, args: argparse.Namespace) -> int:
-    from bot.matching import Matcher
+    from bot.core.matching import Matcher
     from scrapers.errors import ScraperError
     from scrapers.registry import build
 

@@ -20,9 +20,10 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot.core.records import SourceHealth
+from bot.core.sharding import Sharding, ShardSet
 from bot.feed_discovery import FeedNotFound
-from bot.sharding import Sharding, ShardSet
-from bot.store import SourceHealth, Store
+from bot.store import Store
 from bot.subscriptions import SubscriptionError, Subscriptions
 
 log = logging.getLogger(__name__)

@@ -19,9 +19,11 @@ from typing import Any, Protocol
 
 import httpx
 
-from bot.embeds import webhook_message
-from bot.sharding import ShardSet
-from bot.store import Delivery, Store, utcnow
+from bot.core.clock import utcnow
+from bot.core.embeds import webhook_message
+from bot.core.records import Delivery
+from bot.core.sharding import ShardSet
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 

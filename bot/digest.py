@@ -7,9 +7,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.channel_sink import ChannelSink
+from bot.core.clock import utcnow
+from bot.core.embeds import digest_message
 from bot.delivery import DeliveryError
-from bot.embeds import digest_message
-from bot.store import utcnow
 
 log = logging.getLogger(__name__)
 

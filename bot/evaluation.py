@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot import incidents
-from bot.matching import Matcher
+from bot.core import incidents
+from bot.core.matching import Matcher
+from bot.core.watchlist import Watchlist
 from bot.settings import parse_watchlist
 from bot.store import Store
-from bot.watchlist import Watchlist
 from scrapers.models import Disclosure, Evidence
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "eval"
@@ -156,7 +156,9 @@ async def evaluate(watchlist: Watchlist, items: list[Item]) -> dict[str, Scores]
                 for name in sorted(set(item.companies) - predicted):
                     scores[item.split].errors.append(f"missed {name}: {label}")
                 for match in found:
-                    incident_id, _ = await incidents.assign(store, item.disclosure, match, when)
+                    incident_id, _ = await incidents.assign(
+                        store.incidents, item.disclosure, match, when
+                    )
                     if match.company.name in item.companies:
                         assigned[(index, match.company.name)] = incident_id
         finally:

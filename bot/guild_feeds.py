@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
-from bot.matching import Match
+from bot.core.clock import utcnow
+from bot.core.matching import Match
+from bot.core.records import GuildSource
 from bot.pipeline import Pipeline, SourceResult
-from bot.store import GuildSource, utcnow
 from bot.subscriptions import Subscriptions
 from scrapers.base import Page, Scraper, SourceSpec
 

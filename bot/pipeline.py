@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import incidents
-from bot.matching import Match, Matcher
+from bot.core import incidents
+from bot.core.clock import utcnow
+from bot.core.matching import Match, Matcher
 from bot.settings import Config, WebhookTarget
 from bot.sharing import ResponseShare
-from bot.store import Store, utcnow
+from bot.store import Store
 from scrapers.base import Page, Scraper, SourceSpec
 from scrapers.errors import ScraperError
 from scrapers.http import Fetcher, FetchPolicy
@@ -269,7 +270,7 @@ class Pipeline:
             if known is not None:
                 (incident_id, created), repeat = known, False
             else:
-                placed = await incidents.place(self.store, disclosure, match, now)
+                placed = await incidents.place(self.store.incidents, disclosure, match, now)
                 incident_id, created, repeat = placed.incident_id, placed.created, placed.repeat
         max_age = self.config.settings.max_alert_age
         fresh = (

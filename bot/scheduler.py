@@ -21,9 +21,10 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.core.clock import utcnow
 from bot.delivery import Outbox
 from bot.pipeline import Pipeline, SourceResult
-from bot.store import Store, utcnow
+from bot.store import Store
 from scrapers.base import SourceSpec
 
 log = logging.getLogger(__name__)

@@ -17,9 +17,9 @@ from typing import Any
 
 import platformdirs
 
-from bot.durations import parse_duration
-from bot.sharding import Sharding, parse_shard_count, parse_shard_ids
-from bot.watchlist import Company, Watchlist
+from bot.core.durations import parse_duration
+from bot.core.sharding import Sharding, parse_shard_count, parse_shard_ids
+from bot.core.watchlist import Company, Watchlist
 from scrapers.base import SourceSpec
 from scrapers.http import DEFAULT_USER_AGENT
 from scrapers.registry import kinds
@@ -444,7 +444,7 @@ def load_config(
                 raise ConfigError(
                     "settings.toml", "webhooks", f"company {wanted!r} is not in watchlist.toml"
                 )
-    from bot.sourceplan import plan_sources
+    from bot.core.sourceplan import plan_sources
 
     try:
         sources = plan_sources(sources, watchlist)

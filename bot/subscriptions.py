@@ -18,18 +18,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.matching import Match
-from bot.store import (
+from bot.core.clock import utcnow
+from bot.core.matching import Match
+from bot.core.records import (
     GUILD_SOURCE_PREFIX,
     GuildSettings,
     GuildSource,
     HeldAlert,
     IncidentRow,
-    Store,
     Subscription,
-    utcnow,
 )
-from bot.watchlist import Company, Watchlist
+from bot.core.watchlist import Company, Watchlist
+from bot.store import Store
 from scrapers.models import Evidence
 
 log = logging.getLogger(__name__)
@@ -599,7 +599,7 @@ class _DeliveryCache:
 
 async def connect_pipeline(pipeline: Any, subs: Subscriptions) -> None:
     """Route a pipeline's matches to subscribed channels and match servers' companies too."""
-    from bot.matching import Matcher
+    from bot.core.matching import Matcher
 
     pipeline.extra_targets = subs.targets_for
     pipeline.matcher = Matcher(await subs.all_companies())

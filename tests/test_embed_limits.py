@@ -7,7 +7,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.embeds import TOTAL_MAX, channel_message, digest_message, embed_length
+from bot.core.embeds import TOTAL_MAX, channel_message, digest_message, embed_length
 
 hostile = st.text(
     alphabet=st.sampled_from(list("ab @everyone@here<>&#*_~`|:\\[]()\u200b\u202e\n")),

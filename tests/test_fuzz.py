@@ -18,10 +18,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.durations import format_duration, parse_duration
-from bot.matching import Matcher
+from bot.core.durations import format_duration, parse_duration
+from bot.core.matching import Matcher
+from bot.core.watchlist import Company
 from bot.settings import ConfigError, load_config
-from bot.watchlist import Company
 from scrapers.base import Page, SourceSpec
 from scrapers.dates import parse_date
 from scrapers.errors import BlockedAddressError, ParseError

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import incidents
-from bot.matching import Match
+from bot.core import incidents
+from bot.core.matching import Match
+from bot.core.watchlist import Company
 from bot.store import Store
-from bot.watchlist import Company
 from scrapers.models import Disclosure, Evidence
 
 CASIO = Company(name="Casio", aliases=("カシオ計算機",))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.matching import Matcher, is_ambiguous_name
+from bot.core.matching import Matcher, is_ambiguous_name
+from bot.core.watchlist import Company
 from bot.settings import parse_watchlist
-from bot.watchlist import Company
 from scrapers.models import Disclosure, Evidence
 
 WATCHLIST = Path(__file__).parent / "fixtures" / "eval" / "watchlist.toml"

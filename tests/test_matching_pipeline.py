@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.core.watchlist import Company, Watchlist
 from bot.pipeline import Pipeline
 from bot.settings import Config, Settings, WebhookTarget
 from bot.store import Store
-from bot.watchlist import Company, Watchlist
 from scrapers.base import SourceSpec
 from scrapers.http import Fetcher
 from tests.support.localserver import LocalServer

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.normalize import fold, fold_name, fold_slow, pattern_key
+from bot.core.normalize import fold, fold_name, fold_slow, pattern_key
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.relevance import assess
+from bot.core.relevance import assess
 
 INCIDENTS = [
     "Casio confirms data breach after ransomware attack",

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.matching import Matcher
+from bot.core.matching import Matcher
+from bot.core.watchlist import Company, Watchlist
 from bot.store import Store
 from bot.subscriptions import SubscriptionError, Subscriptions
-from bot.watchlist import Company, Watchlist
 from scrapers.models import Disclosure, Evidence
 
 GUILD_A, GUILD_B = 111, 222

@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import BreachRadarBot, UserError, manage_guild_only, reply
-from bot.embeds import channel_message, sample_alert
+from bot.core.embeds import channel_message, sample_alert
 from scrapers.models import Evidence
 
 

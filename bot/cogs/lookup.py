@@ -10,8 +10,8 @@ from discord.ext import commands
 
 from bot.client import BreachRadarBot, UserError, reply
 from bot.cogs.watch import company_autocomplete
-from bot.embeds import lookup_embed
-from bot.sanitize import safe_text, safe_url
+from bot.core.embeds import lookup_embed
+from bot.core.sanitize import safe_text, safe_url
 from bot.subscriptions import LookupEntry, clean_name
 
 PER_PAGE = 5

@@ -7,8 +7,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import BreachRadarBot, UserError, manage_guild_only, reply
+from bot.core.sanitize import safe_text
 from bot.feed_discovery import FeedNotFound, check_url
-from bot.sanitize import safe_text
 
 
 @app_commands.guild_only()

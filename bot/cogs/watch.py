@@ -7,7 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import BreachRadarBot, UserError, manage_guild_only, reply
-from bot.sanitize import safe_text
+from bot.core.sanitize import safe_text
 from bot.subscriptions import split_list
 
 IMPORT_MAX_BYTES = 512 * 1024

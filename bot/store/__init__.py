@@ -11,23 +11,13 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store.database import Database, create_engine, utcnow
+from bot.store.database import Database, create_engine
 from bot.store.disclosures import DisclosureRepository
 from bot.store.guilds import GuildRepository
 from bot.store.incidents import IncidentRepository
 from bot.store.leases import LeaseRepository
 from bot.store.meta import MetaRepository
 from bot.store.outbox import CHANNEL_PREFIX, OutboxRepository
-from bot.store.records import (
-    GUILD_SOURCE_PREFIX,
-    Delivery,
-    GuildSettings,
-    GuildSource,
-    HeldAlert,
-    IncidentRow,
-    SourceHealth,
-    Subscription,
-)
 from bot.store.sources import ClaimedSource, SourceRepository
 
 
@@ -130,17 +120,4 @@ class Store:
         await self.engine.dispose()
 
 
-__all__ = [
-    "CHANNEL_PREFIX",
-    "GUILD_SOURCE_PREFIX",
-    "ClaimedSource",
-    "Delivery",
-    "GuildSettings",
-    "GuildSource",
-    "HeldAlert",
-    "IncidentRow",
-    "SourceHealth",
-    "Store",
-    "Subscription",
-    "utcnow",
-]
+__all__ = ["CHANNEL_PREFIX", "ClaimedSource", "Store"]

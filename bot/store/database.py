@@ -16,10 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 CHUNK = 500
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def aware(value: datetime | None) -> datetime | None:
     """The datetime as stored, made timezone-aware (SQLite hands them back naive)."""
     if value is not None and value.tzinfo is None:

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.database import CHUNK, Database, aware, utcnow
+from bot.core.clock import utcnow
+from bot.store.database import CHUNK, Database, aware
 from bot.store.schema import disclosure_pending, disclosures
 from scrapers.models import Disclosure
 

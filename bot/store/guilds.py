@@ -13,14 +13,15 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
-from bot.store.database import Database, aware
-from bot.store.records import (
+from bot.core.records import (
     GUILD_SOURCE_PREFIX,
     GuildSettings,
     GuildSource,
     HeldAlert,
     Subscription,
 )
+from bot.core.watchlist import Company
+from bot.store.database import Database, aware
 from bot.store.schema import (
     broken_channels,
     digest_items,
@@ -29,7 +30,6 @@ from bot.store.schema import (
     guild_sources,
     subscriptions,
 )
-from bot.watchlist import Company
 from scrapers.models import Evidence
 
 

@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 
-from bot.store.database import CHUNK, Database, aware, utcnow
-from bot.store.records import IncidentRow
+from bot.core.clock import utcnow
+from bot.core.records import IncidentRow
+from bot.store.database import CHUNK, Database, aware
 from bot.store.schema import disclosures, incidents, matches
 from scrapers.models import Disclosure, Evidence
 

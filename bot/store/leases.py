@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from bot.store.database import Database, utcnow
+from bot.core.clock import utcnow
+from bot.store.database import Database
 from bot.store.schema import deliveries, source_state
 
 # Both tables lease rows the same way: lease_owner until lease_until.

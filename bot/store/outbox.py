@@ -8,11 +8,12 @@ from typing import Any
 
 from sqlalchemy import BigInteger, and_, func, literal_column, or_, select, update
 
-from bot.sharding import ShardSet
-from bot.store.database import Database, utcnow
+from bot.core.clock import utcnow
+from bot.core.records import Delivery
+from bot.core.sharding import ShardSet
+from bot.store.database import Database
 from bot.store.guilds import GuildRepository
 from bot.store.meta import MetaRepository
-from bot.store.records import Delivery
 from bot.store.schema import deliveries
 
 CHANNEL_PREFIX = "channel:"

@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.store.database import Database, aware, utcnow
+from bot.core.clock import utcnow
+from bot.core.records import SourceHealth
+from bot.store.database import Database, aware
 from bot.store.disclosures import DisclosureRepository, disclosure_row
-from bot.store.records import SourceHealth
 from bot.store.schema import source_state
 from scrapers.http import Validators
 from scrapers.models import Disclosure

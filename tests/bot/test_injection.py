@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.embeds import (
+from bot.core.embeds import (
     DESCRIPTION_MAX,
     FIELD_VALUE_MAX,
     TITLE_MAX,
@@ -20,7 +20,7 @@ from bot.embeds import (
     embed_length,
     webhook_message,
 )
-from bot.sanitize import defuse_mentions, safe_text, safe_url, strip_invisible
+from bot.core.sanitize import defuse_mentions, safe_text, safe_url, strip_invisible
 
 SPECIAL = set("\\*_~`|>#[]()<:-")
 MENTIONS = re.compile(r"@(everyone|here)|<@[!&]?\d+>|<#\d+>|</[\w -]+:\d+>", re.IGNORECASE)

@@ -10,9 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.core.clock import utcnow
 from bot.delivery import Outbox, make_webhook_sinks
 from bot.pipeline import Pipeline
-from bot.store import Store, utcnow
+from bot.store import Store
 from scrapers.http import Fetcher, FetchPolicy
 from tests.support.crashrig import COMPANIES, GrowingFeed, Receiver, Webhook
 from tests.support.localserver import LocalServer, Response

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from bot import delivery
+from bot.core.records import Delivery
 from bot.delivery import DeliveryError, Outbox
-from bot.store import Delivery, Store
+from bot.store import Store
 from bot.store.schema import deliveries
 from scrapers.models import Disclosure, Evidence
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import build_parser, main, resolve_sharding
+from bot.core.sharding import Sharding, ShardSet, shard_of
+from bot.core.watchlist import Watchlist
 from bot.settings import Config, ConfigError, Settings, parse_settings
-from bot.sharding import Sharding, ShardSet, shard_of
-from bot.watchlist import Watchlist
 
 
 def test_shards_follow_the_creation_time_in_a_guild_id() -> None:

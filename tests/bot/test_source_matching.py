@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.matching import Matcher
+from bot.core.matching import Matcher
 from bot.settings import load_config
 from scrapers.registry import build
 from tests.support.fixturecases import cases

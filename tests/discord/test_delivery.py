@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.channel_sink import ChannelSink
+from bot.core.embeds import EVIDENCE_COLOUR
 from bot.delivery import Outbox
 from bot.digest import DigestSender
-from bot.embeds import EVIDENCE_COLOUR
 from bot.guild_feeds import GuildFeeds
 from bot.pipeline import Pipeline
 from bot.settings import Config, Settings

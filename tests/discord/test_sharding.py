@@ -20,13 +20,14 @@ import pytest
 
 from bot.channel_sink import ChannelSink
 from bot.client import BotServices, ShardedBreachRadarBot
+from bot.core.clock import utcnow
+from bot.core.sharding import Sharding, shard_of
 from bot.delivery import Outbox
 from bot.digest import DigestSender
 from bot.guild_feeds import GuildFeeds
 from bot.pipeline import Pipeline
 from bot.settings import Config, Settings
-from bot.sharding import Sharding, shard_of
-from bot.store import Store, utcnow
+from bot.store import Store
 from bot.store.schema import deliveries
 from bot.subscriptions import Subscriptions, connect_pipeline
 from scrapers.base import SourceSpec

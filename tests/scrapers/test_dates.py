@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.durations import format_duration, parse_duration
+from bot.core.durations import format_duration, parse_duration
 from scrapers.dates import parse_date
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.sharding import ShardSet, shard_of
+from bot.core.sharding import ShardSet, shard_of
 from bot.store import Store
 from bot.store.schema import deliveries
 from bot.subscriptions import Subscriptions

@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 
+from bot.core.watchlist import Company, Watchlist
 from bot.store import Store
 from bot.subscriptions import Subscriptions, connect_pipeline
-from bot.watchlist import Company, Watchlist
 from scrapers.models import Disclosure, Evidence
 
 OtherStore = Callable[[], Awaitable[Store]]

@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 
 import ahocorasick
 
-from bot.commonwords import COMMON_WORDS
-from bot.normalize import fold, fold_name, has_cjk, pattern_key
-from bot.relevance import Relevance, assess
-from bot.watchlist import Company
+from bot.core.commonwords import COMMON_WORDS
+from bot.core.normalize import fold, fold_name, has_cjk, pattern_key
+from bot.core.relevance import Relevance, assess
+from bot.core.watchlist import Company
 from scrapers.models import Disclosure
 
 __all__ = ["Match", "Matcher", "is_breach_related", "normalize"]

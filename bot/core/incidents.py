@@ -11,12 +11,14 @@ a new incident begins: Casio's 2023 ClassPad breach and its 2024 ransomware atta
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from bot.matching import Match
-from bot.normalize import fold
-from bot.store import IncidentRow, Store
+from bot.core.matching import Match
+from bot.core.normalize import fold
+from bot.core.records import IncidentRow
 from scrapers.models import Disclosure
 
 # An incident stays open this long after its latest disclosure.
@@ -109,6 +111,36 @@ def _start(incident: IncidentRow) -> tuple[int, int]:
     return (began.year, began.month)
 
 
+class Ledger(Protocol):
+    """What the rules read and write: a company's recent incidents, what each holds, a match.
+
+    The store's incident repository is one; the rules never see more of the database.
+    """
+
+    async def recent_incidents(self, company_key: str, since: datetime) -> list[IncidentRow]:
+        """Incidents of one company seen since ``since``, newest first."""
+        ...
+
+    async def incident_stories(self, incident_id: int) -> list[tuple[str, str, str]]:
+        """The ``(url_key, title, summary)`` of every disclosure behind an incident."""
+        ...
+
+    async def record_match(
+        self,
+        disclosure: Disclosure,
+        *,
+        company_key: str,
+        company_name: str,
+        matched: Sequence[str],
+        reason: str,
+        incident_id: int | None,
+        fingerprint: str = "",
+        now: datetime | None = None,
+    ) -> tuple[int, bool]:
+        """Attach ``disclosure`` to ``incident_id`` (None: a new one); ``(id, created)``."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Placement:
     """Where a disclosure went: its incident, whether new, and whether a repeat of a story."""
@@ -120,17 +152,17 @@ class Placement:
 
 
 async def choose(
-    store: Store, disclosure: Disclosure, company_key: str, now: datetime
+    ledger: Ledger, disclosure: Disclosure, company_key: str, now: datetime
 ) -> int | None:
     """Return the incident ``disclosure`` belongs to, or None for a new one."""
-    incident_id, _ = await _choose(store, disclosure, company_key, now)
+    incident_id, _ = await _choose(ledger, disclosure, company_key, now)
     return incident_id
 
 
 async def _choose(
-    store: Store, disclosure: Disclosure, company_key: str, now: datetime
+    ledger: Ledger, disclosure: Disclosure, company_key: str, now: datetime
 ) -> tuple[int | None, bool]:
-    candidates = await store.recent_incidents(company_key, now - HORIZON)
+    candidates = await ledger.recent_incidents(company_key, now - HORIZON)
     if not candidates:
         return None, False
     actors = {a.lower().replace(" ", "") for a in _ACTORS.findall(disclosure.text)}
@@ -138,7 +170,7 @@ async def _choose(
     for incident in candidates:
         # A headline repeats within a news cycle; portals reuse one title for every notice.
         recent = now - incident.last_seen <= WINDOW
-        for url_key, title, summary in await store.incident_stories(incident.id):
+        for url_key, title, summary in await ledger.incident_stories(incident.id):
             if url_key == disclosure.url_key:
                 return incident.id, True
             if recent and similarity(title, disclosure.title) >= SAME_STORY:
@@ -165,21 +197,21 @@ async def _choose(
 
 
 async def assign(
-    store: Store, disclosure: Disclosure, match: Match, now: datetime
+    ledger: Ledger, disclosure: Disclosure, match: Match, now: datetime
 ) -> tuple[int, bool]:
     """Attach ``disclosure`` to the incident it reports, or open a new one.
 
     Return ``(incident_id, created)``.
     """
-    placed = await place(store, disclosure, match, now)
+    placed = await place(ledger, disclosure, match, now)
     return placed.incident_id, placed.created
 
 
-async def place(store: Store, disclosure: Disclosure, match: Match, now: datetime) -> Placement:
+async def place(ledger: Ledger, disclosure: Disclosure, match: Match, now: datetime) -> Placement:
     """Attach ``disclosure`` to the incident it reports, or open a new one, and say how."""
     company = match.company
-    incident_id, repeat = await _choose(store, disclosure, company.key, now)
-    stored_id, created = await store.record_match(
+    incident_id, repeat = await _choose(ledger, disclosure, company.key, now)
+    stored_id, created = await ledger.record_match(
         disclosure,
         company_key=company.key,
         company_name=company.name,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from bot.watchlist import Company, Watchlist
+from bot.core.watchlist import Company, Watchlist
 from scrapers.base import SourceSpec, Subject
 from scrapers.registry import expand
 

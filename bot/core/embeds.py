@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.sanitize import link_target, safe_text, safe_url, truncate
+from bot.core.sanitize import link_target, safe_text, safe_url, truncate
 from scrapers.models import Evidence
 
 # Discord's limits on one embed.
