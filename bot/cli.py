@@ -380,7 +380,8 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
                 subscriptions = discord_bot.subscriptions
             elif role == "scraper":
                 # Matches must still reach subscribed channels, which a bot process delivers.
-                from bot.subscriptions import Subscriptions, connect_pipeline
+                from bot.pipeline import connect_pipeline
+                from bot.subscriptions import Subscriptions
 
                 subscriptions = Subscriptions(store, config.watchlist)
                 await subscriptions.load()

@@ -22,9 +22,9 @@ from discord.ext import commands
 
 from bot.core.records import SourceHealth
 from bot.core.sharding import Sharding, ShardSet
-from bot.feed_discovery import FeedNotFound
 from bot.store import Store
 from bot.subscriptions import SubscriptionError, Subscriptions
+from bot.subscriptions.discovery import FeedNotFound
 
 log = logging.getLogger(__name__)
 
@@ -269,8 +269,8 @@ async def prepare(
 ) -> tuple[BreachRadarBot, dict[str, Any]]:
     """Build the bot for ``breachradar run`` and the outbox route to its channels."""
     from bot.channel_sink import ChannelSink
-    from bot.feed_discovery import feed_finder
-    from bot.subscriptions import connect_pipeline
+    from bot.pipeline import connect_pipeline
+    from bot.subscriptions.discovery import feed_finder
 
     settings = config.settings
     point_at(settings.discord_api_url, settings.discord_gateway_url)

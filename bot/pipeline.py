@@ -349,3 +349,17 @@ def _wants(target: WebhookTarget, match: Match) -> bool:
 
 
 __all__ = ["Found", "PassReport", "Pipeline", "SourceResult", "backoff_delay"]
+
+
+async def connect_pipeline(pipeline: Any, subs: Any) -> None:
+    """Route a pipeline's matches to subscribed channels and match servers' companies too."""
+    from bot.core.matching import Matcher
+    from bot.core.watchlist import Company
+
+    pipeline.extra_targets = subs.targets_for
+    pipeline.matcher = Matcher(await subs.all_companies())
+
+    def rebuild(companies: list[Company]) -> None:
+        pipeline.matcher = Matcher(companies)
+
+    subs.on_companies_changed(rebuild)

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.feed_discovery import FeedNotFound, check_url, discover_feed, feed_links
+from bot.subscriptions.discovery import FeedNotFound, check_url, discover_feed, feed_links
 from scrapers.http import Fetcher, FetchPolicy
 from tests.support.localserver import FIXTURES, LocalServer, Response
 

@@ -8,7 +8,7 @@ from discord.ext import commands
 
 from bot.client import BreachRadarBot, UserError, manage_guild_only, reply
 from bot.core.sanitize import safe_text
-from bot.feed_discovery import FeedNotFound, check_url
+from bot.subscriptions.discovery import FeedNotFound, check_url
 
 
 @app_commands.guild_only()

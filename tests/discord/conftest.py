@@ -13,9 +13,9 @@ import yarl
 
 from bot.client import BotServices, BreachRadarBot, point_at
 from bot.core.watchlist import Company, Watchlist
-from bot.feed_discovery import feed_finder
 from bot.store import Store
 from bot.subscriptions import Subscriptions
+from bot.subscriptions.discovery import feed_finder
 from scrapers.http import Fetcher, FetchPolicy
 from tests.support.fake_discord import FakeChannel, FakeDiscord, FakeGuild
 

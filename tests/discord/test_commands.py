@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from bot.client import COMMANDS_HASH_KEY, all_command_names
-from bot.feed_discovery import feed_finder
+from bot.subscriptions.discovery import feed_finder
 from scrapers.models import Disclosure, Evidence
 from tests.discord.conftest import Harness
 from tests.support.localserver import LocalServer, Response

@@ -15,9 +15,8 @@ from bot.core.embeds import EVIDENCE_COLOUR
 from bot.delivery import Outbox
 from bot.digest import DigestSender
 from bot.guild_feeds import GuildFeeds
-from bot.pipeline import Pipeline
+from bot.pipeline import Pipeline, connect_pipeline
 from bot.settings import Config, Settings
-from bot.subscriptions import connect_pipeline
 from scrapers.base import SourceSpec
 from scrapers.http import Fetcher, FetchPolicy
 from tests.discord.conftest import WATCHLIST, Harness

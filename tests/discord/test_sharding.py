@@ -25,11 +25,11 @@ from bot.core.sharding import Sharding, shard_of
 from bot.delivery import Outbox
 from bot.digest import DigestSender
 from bot.guild_feeds import GuildFeeds
-from bot.pipeline import Pipeline
+from bot.pipeline import Pipeline, connect_pipeline
 from bot.settings import Config, Settings
 from bot.store import Store
 from bot.store.schema import deliveries
-from bot.subscriptions import Subscriptions, connect_pipeline
+from bot.subscriptions import Subscriptions
 from scrapers.base import SourceSpec
 from scrapers.http import Fetcher, FetchPolicy
 from tests.discord.conftest import WATCHLIST

@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 
 from bot.core.watchlist import Company, Watchlist
+from bot.pipeline import connect_pipeline
 from bot.store import Store
-from bot.subscriptions import Subscriptions, connect_pipeline
+from bot.subscriptions import Subscriptions
 from scrapers.models import Disclosure, Evidence
 
 OtherStore = Callable[[], Awaitable[Store]]
