@@ -29,9 +29,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.channel_sink import ChannelSink
-from bot.client import BotServices, BreachRadarBot, point_at
 from bot.delivery import Outbox
+from bot.discordbot.channel_sink import ChannelSink
+from bot.discordbot.client import BotServices, BreachRadarBot, point_at
 from bot.store import Store
 from bot.subscriptions import Subscriptions
 from scrapers.models import Disclosure, Evidence

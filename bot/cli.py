@@ -367,7 +367,7 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
             discord_bot = None
             subscriptions: Any = None
             if config.settings.discord_token and role in ("all", "bot"):
-                from bot.client import prepare
+                from bot.discordbot.client import prepare
 
                 discord_bot, routes = await prepare(
                     config,
@@ -509,7 +509,7 @@ async def _bot_background(
 
     ``serves`` keeps the guilds this process serves (a sharded bot: its shards' guilds).
     """
-    from bot.digest import DigestSender
+    from bot.discordbot.digests import DigestSender
     from bot.guild_feeds import GuildFeeds
 
     feeds = GuildFeeds(pipeline, subscriptions, guilds=serves)

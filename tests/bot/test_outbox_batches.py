@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from bot import delivery
 from bot.core.records import Delivery
 from bot.delivery import DeliveryError, Outbox
+from bot.delivery import outbox as outbox_module
 from bot.store import Store
 from bot.store.schema import deliveries
 from scrapers.models import Disclosure, Evidence
@@ -44,8 +44,8 @@ async def store(db_url: str) -> AsyncIterator[Store]:
 @pytest.fixture(autouse=True)
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     # Batches of five, the next claimed with two left: every target spans several batches.
-    monkeypatch.setattr(delivery, "BATCH", 5)
-    monkeypatch.setattr(delivery, "REFILL_AT", 2)
+    monkeypatch.setattr(outbox_module, "BATCH", 5)
+    monkeypatch.setattr(outbox_module, "REFILL_AT", 2)
 
 
 async def queue(store: Store, plan: list[tuple[str, str]]) -> None:

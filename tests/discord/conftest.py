@@ -11,8 +11,8 @@ import discord
 import pytest
 import yarl
 
-from bot.client import BotServices, BreachRadarBot, point_at
 from bot.core.watchlist import Company, Watchlist
+from bot.discordbot.client import BotServices, BreachRadarBot, point_at
 from bot.store import Store
 from bot.subscriptions import Subscriptions
 from bot.subscriptions.discovery import feed_finder

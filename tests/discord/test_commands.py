@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from bot.client import COMMANDS_HASH_KEY, all_command_names
+from bot.discordbot.client import COMMANDS_HASH_KEY, all_command_names
 from bot.subscriptions.discovery import feed_finder
 from scrapers.models import Disclosure, Evidence
 from tests.discord.conftest import Harness

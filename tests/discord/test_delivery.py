@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.channel_sink import ChannelSink
 from bot.core.embeds import EVIDENCE_COLOUR
 from bot.delivery import Outbox
-from bot.digest import DigestSender
+from bot.discordbot.channel_sink import ChannelSink
+from bot.discordbot.digests import DigestSender
 from bot.guild_feeds import GuildFeeds
 from bot.pipeline import Pipeline, connect_pipeline
 from bot.settings import Config, Settings

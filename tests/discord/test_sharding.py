@@ -18,12 +18,12 @@ from typing import Any
 import discord
 import pytest
 
-from bot.channel_sink import ChannelSink
-from bot.client import BotServices, ShardedBreachRadarBot
 from bot.core.clock import utcnow
 from bot.core.sharding import Sharding, shard_of
 from bot.delivery import Outbox
-from bot.digest import DigestSender
+from bot.discordbot.channel_sink import ChannelSink
+from bot.discordbot.client import BotServices, ShardedBreachRadarBot
+from bot.discordbot.digests import DigestSender
 from bot.guild_feeds import GuildFeeds
 from bot.pipeline import Pipeline, connect_pipeline
 from bot.settings import Config, Settings

@@ -8,8 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import BreachRadarBot, UserError, manage_guild_only, reply
 from bot.core.embeds import channel_message, sample_alert
+from bot.discordbot.checks import UserError, manage_guild_only, reply
+from bot.discordbot.client import BreachRadarBot
 from scrapers.models import Evidence
 
 

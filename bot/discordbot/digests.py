@@ -6,10 +6,10 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.channel_sink import ChannelSink
 from bot.core.clock import utcnow
 from bot.core.embeds import digest_message
-from bot.delivery import DeliveryError
+from bot.core.sinks import DeliveryError
+from bot.discordbot.channel_sink import ChannelSink
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import BreachRadarBot, UserError, manage_guild_only, reply
 from bot.core.sanitize import safe_text
+from bot.discordbot.checks import UserError, manage_guild_only, reply
+from bot.discordbot.client import BreachRadarBot
 from bot.subscriptions.discovery import FeedNotFound, check_url
 
 

@@ -6,21 +6,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import BreachRadarBot, UserError, manage_guild_only, reply
 from bot.core.sanitize import safe_text
+from bot.discordbot.checks import UserError, manage_guild_only, reply
+from bot.discordbot.client import BreachRadarBot
+from bot.discordbot.cogs._autocomplete import company_autocomplete
 from bot.subscriptions import split_list
 
 IMPORT_MAX_BYTES = 512 * 1024
-
-
-async def company_autocomplete(
-    interaction: discord.Interaction[BreachRadarBot], current: str
-) -> list[app_commands.Choice[str]]:
-    """Known companies and companies of earlier disclosures; at most 25 (Discord's cap)."""
-    if interaction.guild_id is None:
-        return []
-    names = await interaction.client.subscriptions.suggestions(interaction.guild_id, current)
-    return [app_commands.Choice(name=n[:100], value=n[:100]) for n in names[:25]]
 
 
 def _guild(interaction: discord.Interaction[BreachRadarBot]) -> int:

@@ -8,10 +8,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import BreachRadarBot, UserError, reply
-from bot.cogs.watch import company_autocomplete
 from bot.core.embeds import lookup_embed
 from bot.core.sanitize import safe_text, safe_url
+from bot.discordbot.checks import UserError, reply
+from bot.discordbot.client import BreachRadarBot
+from bot.discordbot.cogs._autocomplete import company_autocomplete
 from bot.subscriptions import LookupEntry, clean_name
 
 PER_PAGE = 5

@@ -22,13 +22,14 @@ from discord.ext import commands
 
 from bot.core.records import SourceHealth
 from bot.core.sharding import Sharding, ShardSet
+from bot.discordbot.checks import UserError, reply
 from bot.store import Store
 from bot.subscriptions import SubscriptionError, Subscriptions
 from bot.subscriptions.discovery import FeedNotFound
 
 log = logging.getLogger(__name__)
 
-COGS = ("bot.cogs.watch", "bot.cogs.lookup", "bot.cogs.sources", "bot.cogs.alerts")
+COGS = tuple(f"bot.discordbot.cogs.{name}" for name in ("watch", "lookup", "sources", "alerts"))
 COMMANDS_HASH_KEY = "discord.commands_hash"
 # What the bot needs in a channel it posts alerts to.
 NEEDED_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
@@ -51,26 +52,6 @@ class BotServices:
     find_feed: Callable[[str], Awaitable[Any]] | None = None  # url -> FoundFeed
 
 
-class UserError(Exception):
-    """Shown to the user as a short ephemeral message."""
-
-
-def can_manage(interaction: discord.Interaction[Any]) -> bool:
-    """Manage Server, checked in code: admins can override default member permissions."""
-    return interaction.guild_id is not None and interaction.permissions.manage_guild
-
-
-def manage_guild_only() -> Callable[[Any], Any]:
-    """Decorator for commands that change a server's setup."""
-
-    def predicate(interaction: discord.Interaction[Any]) -> bool:
-        if not can_manage(interaction):
-            raise app_commands.MissingPermissions(["manage_guild"])
-        return True
-
-    return app_commands.check(predicate)
-
-
 class BreachRadarTree(app_commands.CommandTree["BreachRadarBot"]):
     """Turns failures into short ephemeral answers instead of silence."""
 
@@ -90,14 +71,6 @@ class BreachRadarTree(app_commands.CommandTree["BreachRadarBot"]):
             log.error("command failed", exc_info=original)
             text = "Something went wrong on our side; the error was logged."
         await reply(interaction, text)
-
-
-async def reply(interaction: discord.Interaction[Any], text: str, **kwargs: Any) -> None:
-    """Answer ephemerally, whether or not the interaction was deferred."""
-    if interaction.response.is_done():
-        await interaction.followup.send(text, ephemeral=True, **kwargs)
-    else:
-        await interaction.response.send_message(text, ephemeral=True, **kwargs)
 
 
 class BreachRadarBot(commands.Bot):
@@ -268,7 +241,7 @@ async def prepare(
     sharding: Sharding | None = None,
 ) -> tuple[BreachRadarBot, dict[str, Any]]:
     """Build the bot for ``breachradar run`` and the outbox route to its channels."""
-    from bot.channel_sink import ChannelSink
+    from bot.discordbot.channel_sink import ChannelSink
     from bot.pipeline import connect_pipeline
     from bot.subscriptions.discovery import feed_finder
 

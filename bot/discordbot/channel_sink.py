@@ -16,7 +16,7 @@ import discord
 
 from bot.core.embeds import channel_message
 from bot.core.records import Delivery
-from bot.delivery import DeliveryError
+from bot.core.sinks import DeliveryError
 from bot.subscriptions import Subscriptions, visible_to
 from scrapers.models import Evidence
 from scrapers.ratelimit import RateLimiter
