@@ -39,8 +39,8 @@ from sqlalchemy import update  # noqa: E402
 
 from bench.localweb import LocalWeb, write_config  # noqa: E402
 from bot.delivery import Outbox  # noqa: E402
-from bot.pipeline import Pipeline  # noqa: E402
-from bot.scheduler import Service  # noqa: E402
+from bot.service.pipeline import Pipeline  # noqa: E402
+from bot.service.scheduler import Service  # noqa: E402
 from bot.settings import load_config  # noqa: E402
 from bot.store import Store  # noqa: E402
 from bot.store.schema import source_state  # noqa: E402

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluation import Scores, evaluate, load, parse_items
+from bot.service.evaluation import Scores, evaluate, load, parse_items
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.core.watchlist import Company, Watchlist
-from bot.pipeline import Pipeline
+from bot.service.pipeline import Pipeline
 from bot.settings import Config, Settings, WebhookTarget
 from bot.store import Store
 from scrapers.base import SourceSpec

@@ -229,35 +229,3 @@ def all_command_names(bot: BreachRadarBot) -> list[str]:
         if isinstance(command, app_commands.Command):
             names.append(command.qualified_name)
     return names
-
-
-async def prepare(
-    config: Any,
-    store: Store,
-    pipeline: Any,
-    fetcher: Any,
-    *,
-    dev_guild: int | None = None,
-    sharding: Sharding | None = None,
-) -> tuple[BreachRadarBot, dict[str, Any]]:
-    """Build the bot for ``breachradar run`` and the outbox route to its channels."""
-    from bot.discordbot.channel_sink import ChannelSink
-    from bot.pipeline import connect_pipeline
-    from bot.subscriptions.discovery import feed_finder
-
-    settings = config.settings
-    point_at(settings.discord_api_url, settings.discord_gateway_url)
-    subs = Subscriptions(store, config.watchlist)
-    await subs.load()
-    await connect_pipeline(pipeline, subs)
-    services = BotServices(
-        store=store,
-        subscriptions=subs,
-        source_health=store.source_health,
-        source_names=[s.name for s in config.enabled_sources],
-        # Server admins' URLs never reach private addresses, whatever the operator allows.
-        find_feed=feed_finder(fetcher, allow_private=False),
-    )
-    bot = make_bot(services, dev_guild=dev_guild, sharding=sharding)
-    sink = ChannelSink(bot, subs, ready=bot.channels_checked)
-    return bot, {"channel:": sink}

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from datetime import timedelta
 
-from bot.scheduler import dead_local_owners, process_owner, reap_dead_owners
+from bot.service.scheduler import dead_local_owners, process_owner, reap_dead_owners
 from bot.store import Store
 
 

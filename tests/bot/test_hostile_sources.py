@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.pipeline import Pipeline
+from bot.service.pipeline import Pipeline
 from bot.store import Store
 from scrapers.base import Page
 from scrapers.html import MAX_ITEMS

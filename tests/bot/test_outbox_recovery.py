@@ -11,7 +11,7 @@ import pytest
 
 from bot.core.clock import utcnow
 from bot.delivery import Outbox, make_webhook_sinks
-from bot.pipeline import Pipeline
+from bot.service.pipeline import Pipeline
 from bot.store import Store
 from scrapers.http import Fetcher, FetchPolicy
 from tests.support.crashrig import COMPANIES, GrowingFeed, Receiver, Webhook

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_parser, main, resolve_sharding
+from bot.cli import build_parser, main
+from bot.cli.run import resolve_sharding
 from bot.core.sharding import Sharding, ShardSet, shard_of
 from bot.core.watchlist import Watchlist
 from bot.settings import Config, ConfigError, Settings, parse_settings

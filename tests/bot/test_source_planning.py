@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.pipeline import Pipeline
+from bot.service.pipeline import Pipeline
 from bot.settings import ConfigError, load_config
 from bot.store import Store
 from scrapers.http import Fetcher

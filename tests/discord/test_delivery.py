@@ -14,8 +14,9 @@ from bot.core.embeds import EVIDENCE_COLOUR
 from bot.delivery import Outbox
 from bot.discordbot.channel_sink import ChannelSink
 from bot.discordbot.digests import DigestSender
-from bot.guild_feeds import GuildFeeds
-from bot.pipeline import Pipeline, connect_pipeline
+from bot.service.app import subscribed_pipeline
+from bot.service.guild_feeds import GuildFeeds
+from bot.service.pipeline import Pipeline
 from bot.settings import Config, Settings
 from scrapers.base import SourceSpec
 from scrapers.http import Fetcher, FetchPolicy
@@ -38,8 +39,8 @@ class Flow:
             name="bleepingcomputer", kind="rss", url=web.url("/feed"), allow_private=True
         )
         settings = Settings(database="sqlite+aiosqlite://", max_alert_age=None, jitter=0.0)
-        config = Config(Path("."), (self.spec,), WATCHLIST, settings)
-        self.pipeline = Pipeline(config, h.store, fetcher)
+        self.config = Config(Path("."), (self.spec,), WATCHLIST, settings)
+        self.pipeline = Pipeline(self.config, h.store, fetcher)
         assert h.bot is not None
         self.sink = ChannelSink(h.bot, h.subs)
         self.outbox = Outbox(h.store, {}, routes={"channel:": self.sink}, max_inline_wait=5.0)
@@ -55,7 +56,7 @@ class Flow:
 async def flow(running: Harness, web: LocalServer) -> AsyncIterator[Flow]:
     async with Fetcher(FetchPolicy(retries=0, host_spacing=0.0)) as fetcher:
         f = Flow(running, web, fetcher)
-        await connect_pipeline(f.pipeline, running.subs)
+        f.pipeline = await subscribed_pipeline(f.config, running.store, fetcher, running.subs)
         yield f
 
 

@@ -24,8 +24,9 @@ from bot.delivery import Outbox
 from bot.discordbot.channel_sink import ChannelSink
 from bot.discordbot.client import BotServices, ShardedBreachRadarBot
 from bot.discordbot.digests import DigestSender
-from bot.guild_feeds import GuildFeeds
-from bot.pipeline import Pipeline, connect_pipeline
+from bot.service.app import subscribed_pipeline
+from bot.service.guild_feeds import GuildFeeds
+from bot.service.pipeline import Pipeline
 from bot.settings import Config, Settings
 from bot.store import Store
 from bot.store.schema import deliveries
@@ -211,8 +212,8 @@ async def test_every_channel_gets_its_alert_once_from_its_shard(
         ),
     )
     async with Fetcher(FetchPolicy(retries=0, host_spacing=0.0)) as fetcher:
-        pipeline = Pipeline(Config(Path("."), (spec,), WATCHLIST, settings), scraper_store, fetcher)
-        await connect_pipeline(pipeline, scraper_subs)
+        config = Config(Path("."), (spec,), WATCHLIST, settings)
+        pipeline = await subscribed_pipeline(config, scraper_store, fetcher, scraper_subs)
         result = await pipeline.poll(spec)
     assert result.ok and len(result.found) == 1
     assert await scraper_store.pending_count() == len(watched) == 6

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.pipeline import Pipeline
+from bot.service.pipeline import Pipeline
 from bot.settings import load_config
 from bot.store import Store
 from scrapers.http import Fetcher

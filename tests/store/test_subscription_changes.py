@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from types import SimpleNamespace
 
 from bot.core.watchlist import Company, Watchlist
-from bot.pipeline import connect_pipeline
+from bot.service.routing import SubscribedRouting
 from bot.store import Store
 from bot.subscriptions import Subscriptions
 from scrapers.models import Disclosure, Evidence
@@ -23,17 +22,16 @@ CASIO = Disclosure(
 )
 
 
-async def _scraper(other_store: OtherStore) -> tuple[Subscriptions, SimpleNamespace]:
+async def _scraper(other_store: OtherStore) -> tuple[Subscriptions, SubscribedRouting]:
     """What a scraper process holds: its own store, index and matcher."""
     subs = Subscriptions(await other_store(), WATCHLIST)
     await subs.load()
-    pipeline = SimpleNamespace(matcher=None, extra_targets=None)
-    await connect_pipeline(pipeline, subs)
-    return subs, pipeline
+    routing = await SubscribedRouting.follow(subs)
+    return subs, routing
 
 
-def routed(pipeline: SimpleNamespace, item: Disclosure) -> list[str]:
-    return [t for m in pipeline.matcher.match(item) for t in pipeline.extra_targets(m)]
+def routed(routing: SubscribedRouting, item: Disclosure) -> list[str]:
+    return [t for m in routing.matcher.match(item) for t in routing.targets(m)]
 
 
 async def test_a_subscription_made_elsewhere_is_routed_after_a_refresh(

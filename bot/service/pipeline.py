@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,10 +13,11 @@ from typing import Any
 from bot.core import incidents
 from bot.core.clock import utcnow
 from bot.core.matching import Match, Matcher
-from bot.settings import Config, WebhookTarget
-from bot.sharing import ResponseShare
+from bot.service.routing import Routing, WebhookRouting
+from bot.service.sharing import ResponseShare
+from bot.settings import Config
 from bot.store import Store
-from scrapers.base import Page, Scraper, SourceSpec
+from scrapers.base import Fetch, Page, SourceSpec
 from scrapers.errors import ScraperError
 from scrapers.http import Fetcher, FetchPolicy
 from scrapers.models import Disclosure
@@ -25,6 +26,9 @@ from scrapers.registry import build
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=6)
+
+# How a pipeline fetches for one source: the fetch function that source's scraper gets.
+FetchFor = Callable[[SourceSpec], Fetch]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +92,12 @@ def backoff_delay(every: timedelta, failures: int) -> timedelta:
 
 
 class Pipeline:
-    """Polls sources and turns what they say into stored matches and queued alerts."""
+    """Polls sources and turns what they say into stored matches and queued alerts.
+
+    What it matches and where matches go is its ``routing`` (by default the operator's
+    watchlist to the operator's webhooks); how each source fetches is ``fetch_for`` (by
+    default :meth:`shared_fetch`).
+    """
 
     def __init__(
         self,
@@ -97,15 +106,17 @@ class Pipeline:
         fetcher: Fetcher,
         *,
         matcher: Matcher | None = None,
-        extra_targets: Callable[[Match], Iterable[str]] | None = None,
+        routing: Routing | None = None,
+        fetch_for: FetchFor | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.config = config
         self.store = store
         self.fetcher = fetcher
-        self.matcher = matcher or Matcher(config.watchlist.companies)
-        # More delivery targets for a match (Discord channels subscribed to the company).
-        self.extra_targets = extra_targets
+        self.routing: Routing = routing or WebhookRouting(
+            config.settings.webhooks, matcher or Matcher(config.watchlist.companies)
+        )
+        self.fetch_for: FetchFor = fetch_for or self.shared_fetch
         self.clock = clock
         self._lock = asyncio.Lock()  # incident assignment must not interleave
         # Sources naming the same URL share one fetch per poll interval.
@@ -122,8 +133,10 @@ class Pipeline:
             allow_private=s.allow_private_addresses,
         )
 
-    def webhook_targets(self, match: Match) -> list[str]:
-        return [f"webhook:{w.label}" for w in self.config.settings.webhooks if _wants(w, match)]
+    @property
+    def matcher(self) -> Matcher:
+        """The matcher of this pipeline's routing, as it is now."""
+        return self.routing.matcher
 
     async def poll(self, spec: SourceSpec) -> SourceResult:
         """Poll one source; never raises for the source's own faults."""
@@ -131,7 +144,7 @@ class Pipeline:
         now = self.clock()
         try:
             scraper = build(spec)
-            items = await scraper.collect(self._fetch_for(spec, scraper))
+            items = await scraper.collect(self.fetch_for(spec))
         except ScraperError as exc:
             # A long Retry-After (429/503) is honoured here, by the schedule, not inline.
             retry_after = getattr(exc, "retry_after", None)
@@ -196,7 +209,8 @@ class Pipeline:
         )
         return result
 
-    def _fetch_for(self, spec: SourceSpec, scraper: Scraper) -> Any:
+    def shared_fetch(self, spec: SourceSpec) -> Fetch:
+        """Fetch under the operator's address policy, sharing answers between sources."""
         allow = spec.allow_private or self.config.settings.allow_private_addresses
 
         async def fetch(url: str, *, conditional: bool = True) -> Page | None:
@@ -282,9 +296,7 @@ class Pipeline:
         fresh = fresh and not repeat
         pushed = False
         if fresh:
-            targets = self.webhook_targets(match)
-            if self.extra_targets is not None:
-                targets += list(self.extra_targets(match))
+            targets = self.routing.targets(match)
             payload = await self.alert_payload(incident_id, disclosure, match, created)
             for target in targets:
                 queued = await self.store.enqueue(
@@ -344,22 +356,4 @@ class Pipeline:
         return PassReport(list(results))
 
 
-def _wants(target: WebhookTarget, match: Match) -> bool:
-    return target.wants(match.company.name)
-
-
 __all__ = ["Found", "PassReport", "Pipeline", "SourceResult", "backoff_delay"]
-
-
-async def connect_pipeline(pipeline: Any, subs: Any) -> None:
-    """Route a pipeline's matches to subscribed channels and match servers' companies too."""
-    from bot.core.matching import Matcher
-    from bot.core.watchlist import Company
-
-    pipeline.extra_targets = subs.targets_for
-    pipeline.matcher = Matcher(await subs.all_companies())
-
-    def rebuild(companies: list[Company]) -> None:
-        pipeline.matcher = Matcher(companies)
-
-    subs.on_companies_changed(rebuild)

@@ -28,7 +28,7 @@ from bot.settings import parse_watchlist
 from bot.store import Store
 from scrapers.models import Disclosure, Evidence
 
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "eval"
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "eval"
 
 
 @dataclass(frozen=True, slots=True)

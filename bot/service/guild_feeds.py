@@ -8,50 +8,36 @@ against private addresses, whatever the operator allows for the catalog's source
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from bot.core.clock import utcnow
-from bot.core.matching import Match
 from bot.core.records import GuildSource
-from bot.pipeline import Pipeline, SourceResult
+from bot.service.pipeline import FetchFor, Pipeline, SourceResult
+from bot.service.routing import ServerRouting
 from bot.subscriptions import Subscriptions
-from scrapers.base import Page, Scraper, SourceSpec
+from scrapers.base import Fetch, Page, SourceSpec
+from scrapers.http import Fetcher
 
 log = logging.getLogger(__name__)
 
 EVERY = timedelta(minutes=30)
 
 
-class GuildPipeline(Pipeline):
-    """A pipeline whose alerts go to one server's channels only."""
+def direct_fetch(fetcher: Fetcher, *, allow_private: bool = False) -> FetchFor:
+    """Fetch each URL itself, shared with no other source, under the given address policy.
 
-    def __init__(
-        self, *args: Any, guild_id: int, subscriptions: Subscriptions, allow_private: bool = False,
-        **kwargs: Any,
-    ) -> None:  # fmt: skip
-        super().__init__(*args, **kwargs)
-        self.guild_id = guild_id
-        self.subscriptions = subscriptions
-        self._allow_private = allow_private  # only tests on loopback set this
-        self.extra_targets = self._own_channels
+    ``allow_private`` is for tests on loopback only: a server admin's URL never reaches a
+    private address.
+    """
 
-    def _own_channels(self, match: Match) -> Iterable[str]:
-        for target in self.subscriptions.targets_for(match):
-            if self.subscriptions.guild_of(int(target.split(":", 1)[1])) == self.guild_id:
-                yield target
-
-    def webhook_targets(self, match: Match) -> list[str]:
-        return []
-
-    def _fetch_for(self, spec: SourceSpec, scraper: Scraper) -> Any:
+    def fetch_for(spec: SourceSpec) -> Fetch:
         async def fetch(url: str, *, conditional: bool = True) -> Page | None:
-            return await self.fetcher.fetch(
-                url, conditional=conditional, allow_private=self._allow_private
-            )
+            return await fetcher.fetch(url, conditional=conditional, allow_private=allow_private)
 
         return fetch
+
+    return fetch_for
 
 
 def spec_for(source: GuildSource) -> SourceSpec:
@@ -77,18 +63,18 @@ class GuildFeeds:
         # Which servers' feeds are this process's to poll (a sharded bot: its shards').
         self.guilds = guilds
 
-    def pipeline_for(self, guild_id: int) -> GuildPipeline:
-        pipeline = GuildPipeline(
-            self.base.config,
-            self.base.store,
-            self.base.fetcher,
-            matcher=self.base.matcher,  # the current set, servers' companies included
-            guild_id=guild_id,
-            subscriptions=self.subscriptions,
-            allow_private=self.allow_private,
-            clock=self.base.clock,
+    def pipeline_for(self, guild_id: int) -> Pipeline:
+        """A pipeline whose alerts go to one server's channels only, never to webhooks."""
+        base = self.base
+        return Pipeline(
+            base.config,
+            base.store,
+            base.fetcher,
+            # The current set of companies, servers' companies included.
+            routing=ServerRouting(self.subscriptions, guild_id, base.matcher),
+            fetch_for=direct_fetch(base.fetcher, allow_private=self.allow_private),
+            clock=base.clock,
         )
-        return pipeline
 
     async def poll_due(self) -> list[SourceResult]:
         """Poll each server feed whose next poll has come; return what each poll did."""

@@ -23,7 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.core.clock import utcnow
 from bot.delivery import Outbox
-from bot.pipeline import Pipeline, SourceResult
+from bot.service.pipeline import Pipeline, SourceResult
 from bot.store import Store
 from scrapers.base import SourceSpec
 

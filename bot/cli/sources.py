@@ -1,0 +1,138 @@
+"""``breachradar sources``: each source's health, or one source fetched and parsed once."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bot.cli._common import EXIT_CONFIG, common_options
+from bot.core.clock import utcnow
+from bot.service.pipeline import Pipeline
+from bot.settings import Config
+from bot.store import Store
+from scrapers.http import Fetcher
+
+NAME = "sources"
+
+
+def add_parser(sub: Any) -> None:
+    sources = sub.add_parser("sources", help="show each source's health, or test one")
+    common_options(sources)
+    sources_sub = sources.add_subparsers(dest="sources_command", metavar="ACTION")
+    test = sources_sub.add_parser("test", help="fetch one source once and show what it parsed")
+    test.add_argument("name", help="the source's name in sources.toml")
+    common_options(test)
+
+
+def _ago(value: datetime | None) -> str:
+    if value is None:
+        return "never"
+    seconds = int((utcnow() - value).total_seconds())
+    if seconds < 0:
+        return f"in {_span(-seconds)}"
+    return f"{_span(seconds)} ago"
+
+
+def _span(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+async def _sources(config: Config, args: argparse.Namespace) -> int:
+    store = await Store.open(config.settings.database)
+    try:
+        health = await store.source_health()
+    finally:
+        await store.close()
+    table = Table(title="Sources")
+    for column in (
+        "Name",
+        "Kind",
+        "Every",
+        "Status",
+        "Last success",
+        "Failures",
+        "Items",
+        "Next poll",
+        "Last error",
+    ):
+        table.add_column(column)
+    for spec in config.sources:
+        h = health.get(spec.name)
+        if not spec.enabled:
+            status = "disabled"
+        elif h is None:
+            status = "not polled yet"
+        elif h.consecutive_failures >= 3:
+            status = f"backing off ({h.consecutive_failures} failures)"
+        elif h.consecutive_failures:
+            status = "failing"
+        else:
+            status = "ok"
+        table.add_row(
+            spec.name,
+            spec.kind,
+            _span(int(spec.every.total_seconds())),
+            status,
+            _ago(h.last_success_at) if h else "never",
+            str(h.consecutive_failures) if h else "0",
+            str(h.items_seen) if h else "0",
+            _ago(h.next_poll_at) if h and h.next_poll_at else "now",
+            (h.last_error or "")[:80] if h else "",
+        )
+    Console(width=200 if not sys.stdout.isatty() else None).print(table)
+    return 0
+
+
+async def _source_test(config: Config, args: argparse.Namespace) -> int:
+    from bot.core.matching import Matcher
+    from scrapers.errors import ScraperError
+    from scrapers.registry import build
+
+    spec = next((s for s in config.sources if s.name == args.name), None)
+    if spec is None:
+        print(f"breachradar: no source named {args.name!r} in sources.toml", file=sys.stderr)
+        return EXIT_CONFIG
+    matcher = Matcher(config.watchlist.companies)
+    allow = spec.allow_private or config.settings.allow_private_addresses
+    async with Fetcher(Pipeline.fetch_policy(config)) as fetcher:
+
+        async def fetch(url: str, *, conditional: bool = True) -> Any:
+            return await fetcher.fetch(url, conditional=False, allow_private=allow)
+
+        try:
+            items = await build(spec).collect(fetch) or []
+        except ScraperError as exc:
+            print(f"source {spec.name} failed: {exc}", file=sys.stderr)
+            return 1
+    table = Table(title=f"{spec.name}: {len(items)} items")
+    table.add_column("Published")
+    table.add_column("Title")
+    table.add_column("Organization")
+    table.add_column("Evidence")
+    table.add_column("Would match")
+    for item in items:
+        found = matcher.match(item)
+        table.add_row(
+            item.published.date().isoformat() if item.published else "",
+            item.title,
+            item.organization or "",
+            item.evidence.value + (" (incident)" if item.incident_by_nature else ""),
+            ", ".join(m.company.name for m in found),
+        )
+    Console(width=200 if not sys.stdout.isatty() else None).print(table)
+    return 0
+
+
+def command(config: Config, args: argparse.Namespace) -> int:
+    if getattr(args, "sources_command", None) == "test":
+        return asyncio.run(_source_test(config, args))
+    return asyncio.run(_sources(config, args))
