@@ -14,15 +14,15 @@ from scrapers.dates import parse_date
 from scrapers.errors import ParseError
 from scrapers.html import decode_html
 from scrapers.models import Disclosure, Evidence
-from scrapers.registry import register
 from scrapers.text import clean_text
 
 PORTAL = "https://ocrportal.hhs.gov/ocr/breach/breach_report.jsf"
 
 
-@register("hhs-ocr")
 class HhsBreachPortalScraper(PageScraper):
     """Breaches of health information affecting 500 or more people."""
+
+    kind = "hhs-ocr"
 
     def parse(self, page: Page) -> list[Disclosure]:
         soup = decode_html(page)

@@ -13,7 +13,6 @@ from scrapers.base import Page, PageScraper, SourceSpec
 from scrapers.dates import parse_date
 from scrapers.errors import ParseError
 from scrapers.models import Disclosure, Evidence
-from scrapers.registry import register
 from scrapers.text import clean_text
 
 MAX_ITEMS = 500  # a list page with more is cut: the newest come first on press pages
@@ -48,9 +47,10 @@ def _first_elements(body: bytes, encoding: str | None, limit: int) -> tuple[byte
     return etree.tostring(root, method="html", encoding="utf-8"), "utf-8"
 
 
-@register("html")
 class PressPageScraper(PageScraper):
     """A list of news items: ``item``, ``title``, ``link`` and optional ``date``, ``summary``."""
+
+    kind = "html"
 
     def __init__(self, spec: SourceSpec) -> None:
         super().__init__(spec)

@@ -17,7 +17,6 @@ from urllib.parse import quote_plus
 
 from scrapers.base import Fetch, SourceSpec, Subject
 from scrapers.models import Disclosure
-from scrapers.registry import register
 from scrapers.rss import FeedScraper
 
 DEFAULT_QUERY = '{names} (breach OR cyberattack OR ransomware OR hacked OR "data leak")'
@@ -42,9 +41,10 @@ def slug(name: str) -> str:
     return cleaned[:40].strip("-")
 
 
-@register("news-search")
 class NewsSearchScraper(FeedScraper):
     """One company's news search results, an RSS feed read like any other."""
+
+    kind = "news-search"
 
     def __init__(self, spec: SourceSpec) -> None:
         super().__init__(spec)

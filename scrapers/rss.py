@@ -14,7 +14,6 @@ from scrapers.dates import parse_date
 from scrapers.errors import ParseError
 from scrapers.models import Disclosure, Evidence
 from scrapers.plainfeed import Entry, read_plain_feed
-from scrapers.registry import register
 from scrapers.text import clean_text
 
 
@@ -38,9 +37,10 @@ def _entry_date(entry: Any) -> datetime | None:
     return None
 
 
-@register("rss")
 class FeedScraper(PageScraper):
     """Any RSS or Atom feed; the entry's id is its identity, else its link."""
+
+    kind = "rss"
 
     # Plain feeds are read by scrapers/plainfeed.py; False sends every feed to feedparser.
     quick_reader: ClassVar[bool] = True

@@ -27,7 +27,6 @@ from scrapers.base import Fetch, Page, PageScraper, SourceSpec, Subject
 from scrapers.errors import ParseError
 from scrapers.models import Disclosure, Evidence
 from scrapers.ratelimit import limited, shared_limiter
-from scrapers.registry import register
 from scrapers.structured import iso_day, load_json, text_field
 
 # EDGAR allows ten requests a second. Start times spaced for exactly ten arrive compressed
@@ -77,9 +76,10 @@ def _title(org: str, form: str, items: list[str], wanted: list[str]) -> str:
     return f"{org}: {form} {'; '.join(parts)}"
 
 
-@register("sec-search")
 class EdgarSearchScraper(PageScraper):
     """8-K filings found by EDGAR full-text search, filtered on their items."""
+
+    kind = "sec-search"
 
     def __init__(self, spec: SourceSpec) -> None:
         super().__init__(spec)
@@ -157,9 +157,10 @@ class EdgarSearchScraper(PageScraper):
         return items
 
 
-@register("sec-filings")
 class EdgarFilingsScraper(PageScraper):
     """Item 1.05 8-K filings of each watched company that has a CIK or a ticker."""
+
+    kind = "sec-filings"
 
     def __init__(self, spec: SourceSpec) -> None:
         super().__init__(spec)

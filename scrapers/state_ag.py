@@ -24,7 +24,6 @@ from scrapers.dates import parse_date
 from scrapers.errors import FetchError, ParseError
 from scrapers.html import decode_html
 from scrapers.models import Disclosure, Evidence
-from scrapers.registry import register
 from scrapers.structured import expect_list, iso_day, load_json, read_csv, text_field
 from scrapers.text import clean_text
 
@@ -55,9 +54,10 @@ def _notice(
     )
 
 
-@register("ca-ag")
 class CaliforniaScraper(PageScraper):
     """California's breach list as CSV."""
+
+    kind = "ca-ag"
 
     COLUMNS = ("Organization Name", "Date(s) of Breach", "Reported Date")
     LIST_URL = "https://oag.ca.gov/privacy/databreach/list"
@@ -89,9 +89,10 @@ class CaliforniaScraper(PageScraper):
         return items
 
 
-@register("wa-ag")
 class WashingtonScraper(PageScraper):
     """Washington's breach notifications from the state's open-data API."""
+
+    kind = "wa-ag"
 
     def parse(self, page: Page) -> list[Disclosure]:
         rows = expect_list(load_json(page), "Washington open data")
@@ -170,13 +171,14 @@ def maine_summary(fields: dict[str, str]) -> str:
     return "; ".join(facts) + "." if facts else ""
 
 
-@register("maine-ag")
 class MaineScraper(PageScraper):
     """Maine's list page: rows of reported date and organization, each linking to a notice.
 
     The newest ``details`` notices (default 5, 0 for none) are also fetched for the number
     of people affected, the dates and the information taken.
     """
+
+    kind = "maine-ag"
 
     def __init__(self, spec: SourceSpec) -> None:
         super().__init__(spec)

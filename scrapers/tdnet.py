@@ -21,7 +21,6 @@ from scrapers.base import Fetch, Page, PageScraper, SourceSpec
 from scrapers.errors import HTTPStatusError, ParseError
 from scrapers.html import decode_html
 from scrapers.models import Disclosure, Evidence
-from scrapers.registry import register
 from scrapers.text import clean_text
 
 JST = timezone(timedelta(hours=9), "JST")
@@ -47,9 +46,10 @@ def page_count(page: Page) -> int:
     return max(numbers, default=1)
 
 
-@register("tdnet")
 class TdnetScraper(PageScraper):
     """Japanese listed companies' incident notices, the day they are filed."""
+
+    kind = "tdnet"
 
     def __init__(self, spec: SourceSpec) -> None:
         super().__init__(spec)

@@ -23,7 +23,6 @@ from scrapers.base import Page, PageScraper
 from scrapers.dates import parse_date
 from scrapers.errors import ParseError
 from scrapers.models import Disclosure, Evidence
-from scrapers.registry import register
 from scrapers.structured import expect_list, load_json, text_field
 from scrapers.text import clean_text
 
@@ -78,9 +77,10 @@ def _victim_disclosure(
     )
 
 
-@register("ransomware-live")
 class RansomwareLiveScraper(PageScraper):
     """Recent victims posted on ransomware leak sites, as ransomware.live records them."""
+
+    kind = "ransomware-live"
 
     def parse(self, page: Page) -> list[Disclosure]:
         rows = expect_list(load_json(page), "ransomware.live recent victims")
@@ -118,9 +118,10 @@ class RansomwareLiveScraper(PageScraper):
         return items
 
 
-@register("ransomlook")
 class RansomLookScraper(PageScraper):
     """Recent leak-site posts as RansomLook records them."""
+
+    kind = "ransomlook"
 
     def parse(self, page: Page) -> list[Disclosure]:
         rows = expect_list(load_json(page), "RansomLook recent posts")
@@ -154,9 +155,10 @@ class RansomLookScraper(PageScraper):
         return items
 
 
-@register("hibp")
 class HaveIBeenPwnedScraper(PageScraper):
     """Have I Been Pwned's breach list; fabricated and spam-list entries are skipped."""
+
+    kind = "hibp"
 
     def parse(self, page: Page) -> list[Disclosure]:
         rows = expect_list(load_json(page), "Have I Been Pwned breaches")
