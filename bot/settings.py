@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,6 @@ from scrapers.base import SourceSpec
 from scrapers.http import DEFAULT_USER_AGENT
 from scrapers.registry import kinds
 
-BUNDLED_CONFIG = Path(__file__).resolve().parent.parent / "config"
 ENV_PREFIX = "BREACHRADAR_"
 DISCORD_API_URL = "https://discord.com/api/v10"
 DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
@@ -96,10 +96,15 @@ def default_database_url() -> str:
     return f"sqlite+aiosqlite:///{data / 'breachradar.db'}"
 
 
+def bundled_config() -> Path:
+    """The configuration that ships with BreachRadar (the repository's ``config/``)."""
+    return Path(str(resources.files("bot.bundled.config")))
+
+
 def config_directory(explicit: str | os.PathLike[str] | None = None) -> Path:
     """``--config``, else ``BREACHRADAR_CONFIG``, else the bundled ``config/``."""
     chosen = explicit or os.environ.get(f"{ENV_PREFIX}CONFIG")
-    return Path(chosen).expanduser() if chosen else BUNDLED_CONFIG
+    return Path(chosen).expanduser() if chosen else bundled_config()
 
 
 def _read_toml(path: Path, required: bool) -> dict[str, Any]:

@@ -24,9 +24,9 @@ def command(args: argparse.Namespace) -> int:
     """Print precision, recall and grouping per split; the last line covers everything."""
     from pathlib import Path
 
-    from bot.service.evaluation import DEFAULT_DIR, evaluate, load
+    from bot.service.evaluation import bundled_set, evaluate, load
 
-    directory = Path(args.data) if args.data else DEFAULT_DIR
+    directory = Path(args.data) if args.data else bundled_set()
     if not (directory / "watchlist.toml").is_file():
         print(f"breachradar: no evaluation set in {directory} (use --data DIR)", file=sys.stderr)
         return EXIT_CONFIG

@@ -1,7 +1,7 @@
 """Measure matching and grouping against a labeled set of real headlines.
 
-The set lives in ``tests/fixtures/eval/``: ``watchlist.toml`` and one or more ``*.txt``
-files of items, one per line::
+The set lives in ``tests/fixtures/eval/`` (shipped as ``bot.bundled.eval``):
+``watchlist.toml`` and one or more ``*.txt`` files of items, one per line::
 
     company | group | published | source | url | flags | title | summary
 
@@ -19,6 +19,7 @@ import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 
 from bot.core import incidents
@@ -28,7 +29,10 @@ from bot.settings import parse_watchlist
 from bot.store import Store
 from scrapers.models import Disclosure, Evidence
 
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "eval"
+
+def bundled_set() -> Path:
+    """The labeled set that ships with BreachRadar (the repository's tests/fixtures/eval/)."""
+    return Path(str(resources.files("bot.bundled.eval")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +123,9 @@ def parse_items(text: str, split: str) -> list[Item]:
     return items
 
 
-def load(directory: Path = DEFAULT_DIR) -> tuple[Watchlist, list[Item]]:
-    """Load the watchlist and every item file of an evaluation folder."""
+def load(directory: Path | None = None) -> tuple[Watchlist, list[Item]]:
+    """Load the watchlist and every item file of an evaluation folder (the bundled one)."""
+    directory = directory or bundled_set()
     with (directory / "watchlist.toml").open("rb") as fh:
         watchlist = parse_watchlist(tomllib.load(fh))
     items: list[Item] = []

@@ -8,7 +8,7 @@ newer schema there refuses to start rather than guess.
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib import resources
 
 from alembic import command
 from alembic.config import Config
@@ -18,7 +18,6 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 INITIAL = "0001"
 # Any fixed number: the PostgreSQL advisory lock that serialises concurrent upgrades.
 _UPGRADE_LOCK = 0x42524D47
@@ -30,7 +29,8 @@ class SchemaError(Exception):
 
 def _config() -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    # Alembic reads the scripts from a folder: the package's own, wherever it is installed.
+    config.set_main_option("script_location", str(resources.files("bot.store.migrations")))
     return config
 
 

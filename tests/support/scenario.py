@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from bot.settings import BUNDLED_CONFIG, Config, load_config
+from bot.settings import Config, bundled_config, load_config
 
 
 def write_config(
@@ -20,7 +20,7 @@ def write_config(
     (directory / "sources.toml").write_text(sources, encoding="utf-8")
     (directory / "settings.toml").write_text(settings, encoding="utf-8")
     if watchlist is None:
-        shutil.copy(BUNDLED_CONFIG / "watchlist.toml", directory / "watchlist.toml")
+        shutil.copy(bundled_config() / "watchlist.toml", directory / "watchlist.toml")
     else:
         (directory / "watchlist.toml").write_text(watchlist, encoding="utf-8")
     return directory
