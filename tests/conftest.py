@@ -1,14 +1,15 @@
-"""Shared fixtures: local servers, a fresh database, a configuration directory."""
+"""Shared fixtures: local servers, a fresh database and a store on it."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from bot.store import Store
 from tests.support.localserver import LocalServer
 from tests.support.postgres import postgres_server, postgres_url
 
@@ -56,3 +57,34 @@ def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture
+def store_url(db_url: str) -> str:
+    """The database ``store`` opens: SQLite here; tests/store and a few modules override it
+    with ``any_db_url`` to run on each backend in turn."""
+    return db_url
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[Store]:
+    """A store on a fresh database, its schema made by the migrations."""
+    opened = await Store.open(store_url, create=False)
+    await opened.create_schema()  # PostgreSQL is never migrated implicitly
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+async def other_store(store_url: str) -> AsyncIterator[Callable[[], Awaitable[Store]]]:
+    """Open more stores on the same database, each with its own connections (another process)."""
+    opened: list[Store] = []
+
+    async def make() -> Store:
+        s = await Store.open(store_url, create=False)
+        opened.append(s)
+        return s
+
+    yield make
+    for s in opened:
+        await s.close()

@@ -10,23 +10,10 @@ from pathlib import Path
 from bot.store import Store
 from scrapers.http import Validators
 from scrapers.models import Disclosure, Evidence
+from tests.support.factories import casio
 
 T0 = datetime(2024, 10, 10, 9, 0, tzinfo=UTC)
 OtherStore = Callable[[], Awaitable[Store]]
-
-
-def casio(
-    n: int = 0, *, evidence: Evidence = Evidence.REPORTED, source: str = "the-record"
-) -> Disclosure:
-    return Disclosure(
-        source=source,
-        title=f"Casio says ransomware attack exposed employee data ({n})",
-        url=f"https://therecord.media/casio-ransomware-{n}",
-        published=datetime(2024, 10, 8, 12, 0, tzinfo=UTC),
-        summary="Underground ransomware gang claimed the attack on the Japanese electronics maker.",
-        evidence=evidence,
-        language="en",
-    )
 
 
 async def _incident(store: Store, item: Disclosure, *, incident_id: int | None = None) -> int:

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support import scenario
-
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -47,20 +45,3 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120)
         check=False,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
-
-
-def write_config(
-    directory: Path,
-    *,
-    sources: str,
-    watchlist: str | None = None,
-    settings: str = "",
-) -> Path:
-    """Write a configuration directory; the watchlist defaults to the bundled example."""
-    # Tests serve everything from 127.0.0.1, which the operator must opt in to.
-    return scenario.write_config(
-        directory,
-        sources=sources,
-        watchlist=watchlist,
-        settings="allow_private_addresses = true\n" + settings,
-    )

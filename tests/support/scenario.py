@@ -7,6 +7,9 @@ from pathlib import Path
 
 from bot.settings import Config, bundled_config, load_config
 
+# Tests serve everything from 127.0.0.1, which the operator must opt in to.
+LOOPBACK = "allow_private_addresses = true\n"
+
 
 def write_config(
     directory: Path,
@@ -14,9 +17,15 @@ def write_config(
     sources: str,
     settings: str = "jitter = 0\n",
     watchlist: str | None = None,
+    loopback: bool = False,
 ) -> Path:
-    """Write ``sources.toml``, ``settings.toml`` and a watchlist (the bundled one by default)."""
+    """Write ``sources.toml``, ``settings.toml`` and a watchlist (the bundled one by default).
+
+    ``loopback`` opens the settings with ``allow_private_addresses = true``.
+    """
     directory.mkdir(parents=True, exist_ok=True)
+    if loopback:
+        settings = LOOPBACK + settings
     (directory / "sources.toml").write_text(sources, encoding="utf-8")
     (directory / "settings.toml").write_text(settings, encoding="utf-8")
     if watchlist is None:

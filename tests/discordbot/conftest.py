@@ -91,9 +91,8 @@ async def fake_discord(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDis
 
 
 @pytest.fixture
-async def harness(fake_discord: FakeDiscord, db_url: str) -> AsyncIterator[Harness]:
+async def harness(fake_discord: FakeDiscord, store: Store) -> AsyncIterator[Harness]:
     """Two servers on the fake, a fresh database, and a way to start the bot."""
-    store = await Store.open(db_url)
     subs = Subscriptions(store, WATCHLIST)
     await subs.load()
     guild_a = fake_discord.add_guild("Acme Security", "alerts", "general")
@@ -105,7 +104,6 @@ async def harness(fake_discord: FakeDiscord, db_url: str) -> AsyncIterator[Harne
     yield h
     await h.stop_bot()
     await fetcher.aclose()
-    await store.close()
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from bot.core.matching import Matcher
@@ -18,12 +16,10 @@ WATCHLIST = Watchlist([Company("Ticketmaster", aliases=("Live Nation",))])
 
 
 @pytest.fixture
-async def subs(db_url: str) -> AsyncIterator[Subscriptions]:
-    store = await Store.open(db_url)
+async def subs(store: Store) -> Subscriptions:
     core = Subscriptions(store, WATCHLIST)
     await core.load()
-    yield core
-    await store.close()
+    return core
 
 
 async def test_unknown_company_joins_the_matched_set(subs: Subscriptions) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
@@ -32,13 +31,6 @@ class RecordingSink:
             raise DeliveryError(f"{title}: receiver down")
         self.received.append((item.target, title))
         return None
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    opened = await Store.open(db_url)
-    yield opened
-    await opened.close()
 
 
 @pytest.fixture(autouse=True)

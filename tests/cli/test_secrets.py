@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import run_cli
 from tests.support.crashrig import (
     COMPANIES,
     REPO,
@@ -86,16 +87,10 @@ def faulty_setup(
     return config, env, secrets
 
 
-def run_cli(args: list[str], env: dict[str, str]) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=REPO,
-        env={**os.environ, **env, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    return result.stdout.decode(errors="replace") + result.stderr.decode(errors="replace")
+def output(*args: str, env: dict[str, str]) -> str:
+    """Everything the command printed, on stdout and stderr."""
+    result = run_cli(*args, env=env)
+    return result.stdout + result.stderr
 
 
 @pytest.mark.slow
@@ -108,10 +103,10 @@ def test_no_secret_in_any_output_of_a_faulty_run(
     config, env, secrets = faulty_setup
     db = f"sqlite:///{tmp_path / 'state.db'}"
     outputs = {
-        "check-config": run_cli(["check-config", "--config", str(config)], env),
-        "scan": run_cli(["scan", "--config", str(config), "--db", db, "-v"], env),
-        "scan --json": run_cli(["scan", "--json", "--config", str(config), "--db", db], env),
-        "sources": run_cli(["sources", "--config", str(config), "--db", db], env),
+        "check-config": output("check-config", "--config", str(config), env=env),
+        "scan": output("scan", "--config", str(config), "--db", db, "-v", env=env),
+        "scan --json": output("scan", "--json", "--config", str(config), "--db", db, env=env),
+        "sources": output("sources", "--config", str(config), "--db", db, env=env),
     }
     hook_ids = ("1290466666666666666", "1290477777777777777", "1290488888888888888")
 
@@ -180,6 +175,6 @@ def test_a_malformed_webhook_url_is_not_echoed(tmp_path: Path) -> None:
     (config / "settings.toml").write_text(
         f'[[webhooks]]\nurl = "discord.com/api/webhooks/1/{token}"\n', encoding="utf-8"
     )
-    out = run_cli(["check-config", "--config", str(config)], {})
+    out = output("check-config", "--config", str(config), env={})
     assert "webhook #1: webhook URL must be an http(s) URL" in out
     assert token not in out

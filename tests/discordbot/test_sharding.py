@@ -33,7 +33,7 @@ from bot.store.schema import deliveries
 from bot.subscriptions import Subscriptions
 from scrapers.base import SourceSpec
 from scrapers.http import Fetcher, FetchPolicy
-from tests.discord.conftest import WATCHLIST
+from tests.discordbot.conftest import WATCHLIST
 from tests.support.fake_discord import FakeChannel, FakeDiscord, FakeGuild
 from tests.support.localserver import LocalServer, Response
 

@@ -6,12 +6,8 @@ import httpx
 
 from bot.delivery import Outbox, WebhookSink
 from bot.store import Store
-from scrapers.models import Disclosure
+from tests.support.factories import story
 from tests.support.localserver import DiscordWebhook, LocalServer
-
-
-def story(n: int, title: str) -> Disclosure:
-    return Disclosure(source="news", title=title, url=f"https://news.example.org/{n}", guid=str(n))
 
 
 async def test_an_update_to_a_target_that_never_had_the_alert_announces_it(

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.bot.test_source_planning import write_config
+from tests.settings.test_source_planning import planned
+from tests.support.cli import run_cli
 from tests.support.localserver import LocalServer
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "250"}
-    env.pop("BREACHRADAR_CONFIG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+# Wide enough that the table shows whole titles and company names.
+WIDE = {"COLUMNS": "250"}
 
 
 @pytest.mark.slow
@@ -34,7 +20,7 @@ def test_sources_test_shows_a_generated_news_search_and_what_it_would_match(
 ) -> None:
     """An operator can try one company's generated feed and see the matching company."""
     web.serve_file("/rss/search", "google-news-moneygram/search.xml", "application/xml")
-    directory = write_config(
+    directory = planned(
         tmp_path / "config",
         f"""
 [[sources]]
@@ -44,8 +30,10 @@ url = "{web.url("/rss/search")}?q={{query}}&hl=en-US&gl=US&ceid=US:en"
 """,
     )
     db = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    result = run("sources", "test", "google-news-moneygram", "--config", str(directory), "--db", db)
-    assert result.returncode == 0, result.stderr
+    result = run_cli(
+        "sources", "test", "google-news-moneygram", "--config", str(directory), "--db", db, env=WIDE
+    )
+    assert result.code == 0, result.stderr
     assert "google-news-moneygram: 2 items" in result.stdout
     lines = [line for line in result.stdout.splitlines() if "dayslong outage" in line]
     assert len(lines) == 1 and "MoneyGram" in lines[0].rsplit("│", 2)[-2]
@@ -59,7 +47,7 @@ def test_sources_test_shows_a_state_list_with_organization_and_evidence(
 ) -> None:
     """A regulator's list shows the organization field and confirmed evidence."""
     web.serve_file("/list-export", "ca-ag/list-export.csv", "text/csv; charset=utf-8")
-    directory = write_config(
+    directory = planned(
         tmp_path / "config",
         f"""
 [[sources]]
@@ -69,8 +57,10 @@ url = "{web.url("/list-export")}"
 """,
     )
     db = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    result = run("sources", "test", "california-ag", "--config", str(directory), "--db", db)
-    assert result.returncode == 0, result.stderr
+    result = run_cli(
+        "sources", "test", "california-ag", "--config", str(directory), "--db", db, env=WIDE
+    )
+    assert result.code == 0, result.stderr
     row = next(line for line in result.stdout.splitlines() if "MoneyGram Payment" in line)
     assert "confirmed (incident)" in row
     assert row.rstrip(" │").endswith("MoneyGram")
@@ -79,7 +69,7 @@ url = "{web.url("/list-export")}"
 @pytest.mark.slow
 def test_check_config_warns_when_edgar_would_refuse_the_user_agent(tmp_path: Path) -> None:
     """Enabling an SEC source without a contact email is flagged before it fails."""
-    directory = write_config(
+    directory = planned(
         tmp_path / "config",
         """
 [[sources]]
@@ -88,6 +78,6 @@ kind = "sec-search"
 url = 'https://efts.sec.gov/LATEST/search-index?q="Item 1.05"&forms=8-K'
 """,
     )
-    result = run("check-config", "--config", str(directory))
-    assert result.returncode == 0, result.stderr
+    result = run_cli("check-config", "--config", str(directory), env=WIDE)
+    assert result.code == 0, result.stderr
     assert "warning: sec-8k: SEC EDGAR refuses requests" in result.stdout

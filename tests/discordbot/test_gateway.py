@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.discord.conftest import Harness
+from tests.discordbot.conftest import Harness
 
 
 async def still_answers(h: Harness) -> None:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import run_cli, write_config
+from tests.support.cli import run_cli
 from tests.support.localserver import DiscordWebhook, LocalServer, Response
 from tests.support.outbox import make_due
+from tests.support.scenario import write_config
 
 BLEEPING = "bleepingcomputer/feed-2024-10-08.xml"
 CASIO = "casio-jp-releases/release-list-2024-10.html"
@@ -48,7 +49,10 @@ def site(web: LocalServer) -> LocalServer:
 @pytest.fixture
 def config(tmp_path: Path, site: LocalServer) -> Path:
     return write_config(
-        tmp_path / "config", sources=sources_toml(site), settings='max_alert_age = "none"\n'
+        tmp_path / "config",
+        sources=sources_toml(site),
+        settings='max_alert_age = "none"\n',
+        loopback=True,
     )
 
 
@@ -136,6 +140,7 @@ def test_changed_date_and_tracking_parameters_make_no_second_alert(
     web.route("/feed", Response(200, first.encode(), {"Content-Type": "application/rss+xml"}))
     cfg = write_config(
         tmp_path / "c",
+        loopback=True,
         sources=f'[[sources]]\nname = "tc"\nkind = "rss"\nurl = "{web.url("/feed")}"\n',
         settings='max_alert_age = "none"\n',
     )
@@ -158,6 +163,7 @@ def test_broken_feed_and_server_error_do_not_stop_the_pass(
     ]
     cfg = write_config(
         tmp_path / "c",
+        loopback=True,
         sources=sources_toml(site, *extra),
         settings='max_alert_age = "none"\n',
     )
@@ -236,6 +242,7 @@ def test_everyone_in_a_title_pings_nobody(
     receiver.route("/hook", Response(204), method="POST")
     cfg = write_config(
         tmp_path / "c",
+        loopback=True,
         sources=f'[[sources]]\nname = "x"\nkind = "rss"\nurl = "{web.url("/f")}"\n',
         settings=f'max_alert_age = "none"\n[[webhooks]]\nurl = "{receiver.url("/hook")}"\n',
     )
@@ -257,6 +264,7 @@ def test_old_items_are_recorded_but_not_pushed(
     receiver.route("/hook", Response(204), method="POST")
     cfg = write_config(
         tmp_path / "c",
+        loopback=True,
         sources=sources_toml(site),
         settings=f'[[webhooks]]\nurl = "{receiver.url("/hook")}"\n',
     )

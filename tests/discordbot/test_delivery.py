@@ -20,7 +20,7 @@ from bot.service.pipeline import Pipeline
 from bot.settings import Config, Settings
 from scrapers.base import SourceSpec
 from scrapers.http import Fetcher, FetchPolicy
-from tests.discord.conftest import WATCHLIST, Harness
+from tests.discordbot.conftest import WATCHLIST, Harness
 from tests.support.localserver import LocalServer, Response
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "discord"

@@ -11,6 +11,7 @@ from bot.settings import ConfigError, load_config
 from bot.store import Store
 from scrapers.http import Fetcher
 from tests.support.localserver import FIXTURES, LocalServer, Response
+from tests.support.scenario import write_config
 
 WATCHLIST = """
 [[companies]]
@@ -27,20 +28,21 @@ cik = "0000731766"
 """
 
 
-def write_config(directory: Path, sources: str, watchlist: str = WATCHLIST) -> Path:
-    directory.mkdir(exist_ok=True)
-    (directory / "sources.toml").write_text(sources, "utf-8")
-    (directory / "watchlist.toml").write_text(watchlist, "utf-8")
-    (directory / "settings.toml").write_text(
-        'allow_private_addresses = true\njitter = 0\nmax_alert_age = "none"\n', "utf-8"
+# What these configurations share besides their sources and watchlist.
+SETTINGS = 'jitter = 0\nmax_alert_age = "none"\n'
+
+
+def planned(directory: Path, sources: str, watchlist: str = WATCHLIST) -> Path:
+    """A configuration of these sources and watchlist, loopback allowed."""
+    return write_config(
+        directory, sources=sources, watchlist=watchlist, settings=SETTINGS, loopback=True
     )
-    return directory
 
 
 def test_news_search_becomes_one_source_per_watched_company(tmp_path: Path) -> None:
     """The configuration lists a generated feed for each company, with its own name."""
     config = load_config(
-        write_config(
+        planned(
             tmp_path / "config",
             """
 [[sources]]
@@ -74,7 +76,7 @@ url = "https://data.sec.gov/submissions/"
 
 def test_expanded_name_clashing_with_another_source_is_a_config_error(tmp_path: Path) -> None:
     """A generated name that is already taken is reported, not silently dropped."""
-    directory = write_config(
+    directory = planned(
         tmp_path / "config",
         """
 [[sources]]
@@ -98,7 +100,7 @@ async def test_sources_naming_one_url_share_one_fetch_per_interval(
     """Two sources with the same feed cost one request a pass; failures are not reused."""
     feed = web.url("/feed/")
     config = load_config(
-        write_config(
+        planned(
             tmp_path / "config",
             f"""
 [[sources]]
@@ -147,7 +149,7 @@ async def test_a_shared_page_never_crosses_the_private_address_guard(
 ) -> None:
     """A source not allowed on loopback is refused even when another source just fetched it."""
     feed = web.url("/feed/")
-    directory = write_config(
+    directory = planned(
         tmp_path / "config",
         f"""
 [[sources]]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-
 import pytest
 
 from bot.core import incidents
@@ -12,43 +9,10 @@ from bot.core.matching import Match
 from bot.core.watchlist import Company
 from bot.store import Store
 from scrapers.models import Disclosure, Evidence
+from tests.support.factories import at, item
 
 CASIO = Company(name="Casio", aliases=("カシオ計算機",))
 MONEYGRAM = Company(name="MoneyGram")
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    s = await Store.open(db_url)
-    yield s
-    await s.close()
-
-
-def at(day: str) -> datetime:
-    return datetime.fromisoformat(day).replace(tzinfo=UTC)
-
-
-def item(
-    title: str,
-    day: str,
-    *,
-    url: str,
-    guid: str | None = None,
-    summary: str = "",
-    evidence: Evidence = Evidence.REPORTED,
-    nature: bool = False,
-    source: str = "news",
-) -> Disclosure:
-    return Disclosure(
-        source=source,
-        title=title,
-        url=url,
-        published=at(day),
-        summary=summary,
-        guid=guid or url,
-        evidence=evidence,
-        incident_by_nature=nature,
-    )
 
 
 async def add(store: Store, disclosure: Disclosure, company: Company = CASIO) -> tuple[int, bool]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from bot.core.watchlist import Company, Watchlist
 from bot.service.routing import SubscribedRouting
 from bot.store import Store
@@ -12,6 +14,14 @@ from bot.subscriptions import Subscriptions
 from scrapers.models import Disclosure, Evidence
 
 OtherStore = Callable[[], Awaitable[Store]]
+
+
+@pytest.fixture
+def store_url(any_db_url: str) -> str:
+    """Processes that share one database: on SQLite and on PostgreSQL."""
+    return any_db_url
+
+
 WATCHLIST = Watchlist([Company("MoneyGram", domains=("moneygram.com",))])
 GUILD, CHANNEL = 1290000000000000001, 1290000000000000011
 CASIO = Disclosure(

@@ -12,7 +12,7 @@ import pytest
 
 from bot.service.evaluation import Scores, evaluate, load, parse_items
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import tracemalloc
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from bot.service.pipeline import Pipeline
 from bot.store import Store
@@ -42,13 +40,6 @@ def press_page(items: int) -> bytes:
         '<!DOCTYPE html><html lang="ja"><head><meta charset="UTF-8"><title>News</title>'
         f'</head><body><ul class="list-release">\n{rows}</ul></body></html>'
     ).encode()
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    opened = await Store.open(db_url)
-    yield opened
-    await opened.close()
 
 
 def policy(**overrides: object) -> FetchPolicy:

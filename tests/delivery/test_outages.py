@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,13 +19,6 @@ from tests.support.localserver import LocalServer, Response
 from tests.support.scenario import load, rss_source, write_config
 
 ALERTS = 6
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    opened = await Store.open(db_url)
-    yield opened
-    await opened.close()
 
 
 async def queue_alerts(

@@ -11,18 +11,15 @@ from bot.core.matching import Matcher, is_ambiguous_name
 from bot.core.watchlist import Company
 from bot.settings import parse_watchlist
 from scrapers.models import Disclosure, Evidence
+from tests.support.factories import news
 
-WATCHLIST = Path(__file__).parent / "fixtures" / "eval" / "watchlist.toml"
+WATCHLIST = Path(__file__).parents[1] / "fixtures" / "eval" / "watchlist.toml"
 
 
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
     with WATCHLIST.open("rb") as fh:
         return Matcher(parse_watchlist(tomllib.load(fh)).companies)
-
-
-def news(title: str, summary: str = "", url: str = "https://news.test/story") -> Disclosure:
-    return Disclosure(source="news", title=title, url=url, summary=summary)
 
 
 CASES: list[tuple[str, str, set[str]]] = [

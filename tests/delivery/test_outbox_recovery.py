@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 
 from bot.core.clock import utcnow
 from bot.delivery import Outbox, make_webhook_sinks
@@ -17,13 +15,6 @@ from scrapers.http import Fetcher, FetchPolicy
 from tests.support.crashrig import COMPANIES, GrowingFeed, Receiver, Webhook
 from tests.support.localserver import LocalServer
 from tests.support.scenario import load, rss_source, write_config
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    opened = await Store.open(db_url)
-    yield opened
-    await opened.close()
 
 
 async def queue(

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import REPO, cli_env, write_config
+from tests.support.cli import REPO, cli_env
 from tests.support.localserver import DiscordWebhook, LocalServer, Response
+from tests.support.scenario import write_config
 
 FEED = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>The Record from Recorded Future News</title>
@@ -38,6 +39,7 @@ def test_run_polls_on_schedule_and_delivers_new_items(
     hook = DiscordWebhook(receiver)
     cfg = write_config(
         tmp_path / "c",
+        loopback=True,
         sources=f'[[sources]]\nname = "the-record"\nkind = "rss"\nurl = "{web.url("/feed")}"\nevery = "1s"\n',
         settings=f'max_alert_age = "none"\njitter = 0\n[[webhooks]]\nurl = "{hook.url}"\n',
     )

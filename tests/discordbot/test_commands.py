@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from bot.discordbot.client import COMMANDS_HASH_KEY, all_command_names
 from bot.subscriptions.discovery import feed_finder
 from scrapers.models import Disclosure, Evidence
-from tests.discord.conftest import Harness
+from tests.discordbot.conftest import Harness
 from tests.support.localserver import LocalServer, Response
 
 

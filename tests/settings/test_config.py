@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.settings import ConfigError, load_config, parse_settings
-from tests.support.cli import REPO, run_cli, write_config
+from tests.support.cli import REPO, run_cli
+from tests.support.scenario import write_config
 
 GOOD_SOURCE = '[[sources]]\nname = "feed"\nkind = "rss"\nurl = "https://example.com/feed"\n'
 
@@ -76,7 +77,7 @@ def test_invalid_configuration_exits_2_with_one_clear_line(
     tmp_path: Path, file: str, content: str, expected: str
 ) -> None:
     """Each kind of mistake names the file, the entry and the problem, without a traceback."""
-    cfg = write_config(tmp_path / "c", sources=GOOD_SOURCE)
+    cfg = write_config(tmp_path / "c", sources=GOOD_SOURCE, settings="", loopback=True)
     target = cfg / file
     target.write_text(content, encoding="utf-8")
     result = run_cli("scan", "--config", str(cfg), "--db", f"sqlite:///{tmp_path / 'x.db'}")
@@ -130,6 +131,7 @@ def test_webhook_companies_must_be_watched(tmp_path: Path) -> None:
     cfg = write_config(
         tmp_path / "c",
         sources=GOOD_SOURCE,
+        loopback=True,
         settings='[[webhooks]]\nurl = "https://example.com/hook"\ncompanies = ["Nobody Inc"]\n',
     )
     with pytest.raises(ConfigError, match=r"'Nobody Inc' is not in watchlist\.toml"):
