@@ -16,11 +16,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from bot.core.durations import parse_duration
 from bot.core.sharding import Sharding, parse_shard_count, parse_shard_ids
 from bot.core.watchlist import Company, Watchlist
+from bot.store.database import default_database_url, normalize_database_url
 from scrapers.base import SourceSpec
 from scrapers.http import DEFAULT_USER_AGENT
 from scrapers.registry import kinds
@@ -88,12 +87,6 @@ class Config:
     @property
     def enabled_sources(self) -> list[SourceSpec]:
         return [s for s in self.sources if s.enabled]
-
-
-def default_database_url() -> str:
-    """A SQLite file in the user's data directory."""
-    data = Path(platformdirs.user_data_dir("breachradar", appauthor=False))
-    return f"sqlite+aiosqlite:///{data / 'breachradar.db'}"
 
 
 def bundled_config() -> Path:
@@ -374,15 +367,6 @@ def _parse_sharding(merged: Mapping[str, Any], file: str) -> Sharding | None:
         return Sharding(count, ids)
     except ValueError as exc:
         raise ConfigError(file, "shard_ids", str(exc)) from None
-
-
-def normalize_database_url(url: str) -> str:
-    """Pick the async driver for plain ``sqlite://`` and ``postgresql://`` URLs."""
-    if url.startswith("sqlite://"):
-        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
-    if url.startswith(("postgresql://", "postgres://")):
-        return "postgresql+asyncpg://" + url.split("://", 1)[1]
-    return url
 
 
 def _check_webhook_url(url: str, file: str, entry: str) -> None:

@@ -1,12 +1,14 @@
-"""The one engine every repository shares, and what each of them needs of it."""
+"""The one engine every repository shares, what each of them needs of it, and the URLs."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import platformdirs
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -14,6 +16,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 # Rows written or matched per statement: SQLite allows at most 32766 bound parameters.
 CHUNK = 500
+
+
+def default_database_url() -> str:
+    """A SQLite file in the user's data directory."""
+    data = Path(platformdirs.user_data_dir("breachradar", appauthor=False))
+    return f"sqlite+aiosqlite:///{data / 'breachradar.db'}"
+
+
+def normalize_database_url(url: str) -> str:
+    """Pick the async driver for plain ``sqlite://`` and ``postgresql://`` URLs."""
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    return url
 
 
 def aware(value: datetime | None) -> datetime | None:

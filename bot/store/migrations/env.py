@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.settings import default_database_url, normalize_database_url
+from bot.store.database import default_database_url, normalize_database_url
 from bot.store.schema import metadata
 
 config = context.config
