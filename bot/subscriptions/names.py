@@ -13,7 +13,8 @@ class SubscriptionError(ValueError):
 
 def clean_name(raw: str) -> str:
     """Return a company name fit to store, or raise :class:`SubscriptionError`."""
-    name = re.sub(r"\s+", " ", raw or "").strip().strip("\"'")
+    # Quotes and spaces come off together: '0 "' must not keep the space the quote hid.
+    name = re.sub(r"\s+", " ", raw or "").strip(" \"'")
     if not name:
         raise SubscriptionError("The company name is empty.")
     if len(name) > NAME_MAX:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.store import Store
@@ -21,6 +21,8 @@ typed = st.lists(
 ).map("".join)
 
 
+@example('0\n"')
+@example("' Casio '")
 @given(typed)
 def test_a_company_name_is_clean_or_refused_with_a_reason(raw: str) -> None:
     """Any input yields a storable name or a SubscriptionError that says why."""
