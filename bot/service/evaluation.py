@@ -39,11 +39,12 @@ def bundled_set() -> Path:
 class Item:
     """One labeled line of the evaluation set."""
 
-    split: str  # the file it came from: "dev", "heldout"
+    split: str  # "dev" or "heldout": the file name up to its first "-"
     line: int
     disclosure: Disclosure
     companies: tuple[str, ...]
     groups: tuple[str, ...]
+    file: str = ""  # the file's stem, for messages: "heldout-ja"
 
 
 @dataclass(slots=True)
@@ -82,15 +83,16 @@ class Scores:
         )
 
 
-def parse_items(text: str, split: str) -> list[Item]:
-    """Parse an evaluation file."""
+def parse_items(text: str, name: str) -> list[Item]:
+    """Parse an evaluation file; ``name`` is its stem ("dev", "heldout-ja", ...)."""
+    split = name.partition("-")[0]
     items: list[Item] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip() or raw.startswith("#"):
             continue
         parts = [p.strip() for p in raw.split(" | ", 7)]
         if len(parts) != 8:
-            raise ValueError(f"{split}:{number}: expected 8 fields, got {len(parts)}")
+            raise ValueError(f"{name}:{number}: expected 8 fields, got {len(parts)}")
         company, group, published, source, url, flags, title, summary = parts
         options: dict[str, object] = {}
         if flags != "-":
@@ -103,7 +105,7 @@ def parse_items(text: str, split: str) -> list[Item]:
                 elif key == "nature":
                     options["incident_by_nature"] = True
                 else:
-                    raise ValueError(f"{split}:{number}: unknown flag {flag!r}")
+                    raise ValueError(f"{name}:{number}: unknown flag {flag!r}")
         day = datetime.fromisoformat(published).replace(tzinfo=UTC)
         disclosure = Disclosure(
             source=source,
@@ -112,14 +114,14 @@ def parse_items(text: str, split: str) -> list[Item]:
             # Items of one day keep their file order.
             published=day + timedelta(minutes=number),
             summary=summary,
-            guid=f"{split}-{number}",
+            guid=f"{name}-{number}",
             **options,  # type: ignore[arg-type]
         )
         companies = () if company == "-" else tuple(c.strip() for c in company.split(";"))
         groups = () if group == "-" else tuple(g.strip() for g in group.split(";"))
         if len(companies) != len(groups):
-            raise ValueError(f"{split}:{number}: companies and groups differ in number")
-        items.append(Item(split, number, disclosure, companies, groups))
+            raise ValueError(f"{name}:{number}: companies and groups differ in number")
+        items.append(Item(split, number, disclosure, companies, groups, name))
     return items
 
 
@@ -155,7 +157,7 @@ async def evaluate(watchlist: Watchlist, items: list[Item]) -> dict[str, Scores]
                     s.tp += len(predicted & set(item.companies))
                     s.fp += len(predicted - set(item.companies))
                     s.fn += len(set(item.companies) - predicted)
-                label = f"{item.split}:{item.line} {item.disclosure.title[:70]!r}"
+                label = f"{item.file or item.split}:{item.line} {item.disclosure.title[:70]!r}"
                 for name in sorted(predicted - set(item.companies)):
                     scores[item.split].errors.append(f"false match {name}: {label}")
                 for name in sorted(set(item.companies) - predicted):
@@ -202,6 +204,6 @@ def _score_grouping(
             scores[split].grouped_right += int(right)
         if not right:
             scores[item.split].errors.append(
-                f"grouped wrong ({key[1]}, {gold(key)}): {item.split}:{item.line} "
+                f"grouped wrong ({key[1]}, {gold(key)}): {item.file or item.split}:{item.line} "
                 f"{item.disclosure.title[:70]!r}"
             )
