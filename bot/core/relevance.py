@@ -17,11 +17,13 @@ _STRONG_EN = re.compile(
     r"\b(?:data[\s-]breach(?:es)?|breach(?:es|ed)?|cyber[\s-]?attack(?:s|ed)?|"
     r"cyber[\s-]?(?:security[\s-])?(?:incidents?|issues?|events?)|security incidents?|"
     r"ransomware|"
-    r"hack(?:ed)?|hackers?|leak(?:s|ed)?|stolen|stole|steal(?:s|ing)?|exfiltrat\w*|"
+    r"hack(?:s|ed|ing)?|hackers?|leak(?:s|ed)?|stolen|stole|steal(?:s|ing)?|exfiltrat\w*|"
     r"data theft|theft of (?:customer|personal|employee|patient)\w* (?:data|information)|"
     r"unauthori[sz]ed (?:access|part(?:y|ies)|third part(?:y|ies)|actor)|intrusions?|"
-    r"extort(?:ion|ed|s)?|ransom demand|compromised|exposed (?:the )?(?:data|records|"
-    r"personal|customer|information)|leak site|dark web|cyber[\s-]?criminals?)\b",
+    r"extort(?:ion|ed|s)?|ransom demand|compromised|leak site|dark web|cyber[\s-]?criminals?|"
+    # "exposed 38TB of private data", "accidentally disclosed terabytes of files"
+    r"(?:expos(?:ed|es|ing)|(?:inadvertently|accidentally|mistakenly) (?:disclos|publish|shar)\w*)"
+    r" (?:[\w-]+ ){0,4}?(?:data|records|personal|customer|information|files|details))\b",
 )
 # Terms that describe attacks in general; alone they also fit advisories.
 _WEAK_EN = re.compile(
@@ -29,16 +31,36 @@ _WEAK_EN = re.compile(
     r"compromise)\b",
 )
 _STRONG_JA = re.compile(
-    r"不正アクセス|ランサムウェア|情報漏え?い|情報漏洩|漏えい|漏洩|流出|サイバー攻撃|"
+    r"不正アクセス|ランサムウ[ェエ]ア|情報漏え?い|情報漏洩|漏えい|漏洩|流出|サイバー攻撃|"
+    r"(?:マルウ[ェエ]ア|ウイルス|エモテット)(?:に|へ)?の?感染|"
     r"サイバーインシデント|セキュリティインシデント|不正侵入|窃取|身代金|ハッキング|"
     r"攻撃を受け|被害を受け"
 )
-_WEAK_JA = re.compile(r"攻撃|侵害|不正")
+# "不正" is any wrongdoing: it counts in computer compounds (不正ログイン, 不正に流出, 不正送金),
+# not alone ("不正が確認") nor in the compounds of a scandal (検査不正, 不正行為).
+_WEAK_JA = re.compile(
+    r"攻撃|侵害|インシデント|"
+    r"(?<!検査)(?<!認証)(?<!品質)(?<!会計)(?<!試験)(?<!燃費)(?<!組織的)"
+    r"不正(?:に|な(?!検査|行為)|"
+    r"(?!行為|検査|会計|経理|受給|請求|契約|競争|表示|入試|融資|問題)[\u30a0-\u30ff\u4e00-\u9fff])"
+)
 
 # Talk of defence, risk and hypotheticals: removed before looking for incident terms.
+_DENIED = (
+    r"(?:cyber[\s-]?(?:security[\s-])?(?:attack|incident|issue|event|breach)|breach|hack|ransomware|"
+    r"malicious|intrusion|security (?:incident|breach|issue|event))\w*"
+)
 _NOT_AN_EVENT = re.compile(
-    r"\b(?:not|no|never|wasn'?t|isn'?t|without|rul\w+ out|unrelated to)\s+(?:\w+\s+){0,3}?"
-    r"(?:cyber[\s-]?attack|breach|hack|ransomware|malicious|security incident)\w*"
+    # A denial or a mistaken guess: "not caused by a cyber attack", "ruled out a cyberattack",
+    # "no indication" of another hack", "initially thought to be a cyberattack".
+    r"\b(?:not|no|never|nor|wasn'?t|isn'?t|weren'?t|aren'?t|without|rul\w+ out|unrelated to|"
+    r"den(?:y|ies|ied|ying)|rather than|instead of|mistaken for|mistook for|thought to be|"
+    r"speculation (?:of|about|that)|rumou?rs? of)"
+    r"[\s\"“”]+(?:[\w'’\"“”-]+[\s\"“”]+){0,5}?" + _DENIED
+    + r"(?:,?\s+(?:or|nor|and)\s+(?:an?\s+)?" + _DENIED + r")*"
+    # Leaks that are not of data.
+    r"|\b(?:memory|water|gas|oil|fuel|coolant|air)\s+leak\w*"
+    r"|\bfears? (?:of|over|that)\b[^.;\n]{0,60}"
     r"|\b(?:protect\w*|defen[cds]\w*|guard\w*|prevent\w*|detect\w*|resilien\w*|shield\w*|"
     r"recover\w*|block\w*|fight\w*|combat\w*|mitigat\w*|secur\w+|insur\w+|prepar\w*)"
     r"(?:\s+\w+){0,3}?\s+(?:against|from|for)\b[^.;\n]{0,60}"
@@ -58,6 +80,11 @@ _NOT_AN_EVENT_JA = re.compile(
     r"(?:ランサムウェア|サイバー攻撃|不正アクセス|情報漏え?い|情報漏洩|漏えい)"
     r"(?:対策|防止|検知|保護|防御|への備え|に備え|から守|リスク|訓練|演習|保険)"
     r"|(?:対策|防御|検知|保護)(?:ソリューション|製品|サービス)"
+    # A denial: "サイバー攻撃を受けた可能性は低い", "不正アクセスではない".
+    r"|(?:サイバー攻撃|不正アクセス|ランサムウェア|ハッキング|情報漏え?い|情報漏洩)[^。、]{0,8}?"
+    r"(?:可能性は低い|ではない|ではなく|でない|ではありません|を否定|は否定)"
+    # Money or people flowing out, not data: "40億円が流出", "人材流出".
+    r"|(?:円|ドル|ユーロ|資金|現金|預金|人材|人口)(?:の資金|相当)?(?:が|を)?流出"
 )
 # An advisory speaks of a flaw; without a strong term it reports no incident.
 _ADVISORY = re.compile(

@@ -16,6 +16,17 @@ INCIDENTS = [
     "KADOKAWA、ランサムウェアを含むサイバー攻撃を受けたと発表",
     "東京ガスに不正アクセス、416万人分の個人情報流出の可能性",
     "LINEヤフー、情報漏洩が51万件に拡大",
+    # Plural and accidental forms.
+    "Cyber hacks the 'new normal' as Qantas faces ransom",
+    "Microsoft AI researchers accidentally exposed terabytes of sensitive data",
+    "Microsoft AI researchers inadvertently disclosed 38TB of data.",
+    # Japanese as NHK and Nikkei write it, and computer compounds of 不正.
+    "関通 顧客企業に大きな被害 ランサムウエア感染でトラブル",
+    "HOYAがシステム障害、外的要因による重大なインシデントで出荷に影響も",
+    "元派遣社員が顧客情報を不正に持ち出し、名簿業者に渡していた",
+    "カード情報が不正に使われた可能性がある",
+    # A denial of one thing beside the report of another.
+    "Thales denies getting hacked as ransomware gang releases gigabytes of data",
 ]
 NOT_INCIDENTS = [
     "Dell launches AI PCs with built-in ransomware protection",
@@ -28,6 +39,26 @@ NOT_INCIDENTS = [
     "カシオ、新製品G-SHOCKを発売",
     "ランサムウェア対策ソリューションを提供開始",
     "カシオ計算機、電卓アプリの脆弱性を修正",
+    # Outages with the attack denied, ruled out or only guessed at.
+    "BA cancels flights after IT failure, says it was not a cyber attack – Reuters",
+    "British Airways said the problem had not been caused by a cyber attack.",
+    "British Airways cancels flights due to IT problem — but denies it was caused by a cyber attack",
+    "Optus outage not related to cyber incident, according to telco’s CEO",
+    'Optus network outage: CEO says "no indication" of hack',
+    "AT&T restores full service after outage in U.S, denies cybersecurity breach",
+    "CrowdStrike said it was a defect in an update, \"not a security incident or cyberattack\".",
+    "Jetstar flights delayed after a worldwide IT glitch, initially thought to be a cyberattack",
+    "Opinion: How a T-Mobile outage got mistaken for a cyberattack",
+    "トヨタ自動車 国内14工場すべて稼働停止「サイバー攻撃を受けた可能性は低い」",
+    # Leaks and outflows that are not of data; attacks that are not on computers.
+    "New Windows 10 22H2 beta fixes memory leaks and crashes",
+    "トヨタ紡織、欧州で最大40億円流出 業績修正を検討",
+    "Energy stocks rose as crude climbed on fears of an Iranian attack on Israel",
+    # 不正 as wrongdoing: inspection and certification scandals.
+    "トヨタなど5社が認証不正、対象車の出荷停止 国交省立ち入り検査へ",
+    "「型式指定」巡る不正、トヨタやマツダなど5社で確認",
+    "三菱電機の検査不正 空気圧縮機ユニットの一部も 調査委設置へ",
+    "三菱電機、杉山社長が引責辞任へ 検査「組織的不正」",
 ]
 
 
