@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import ahocorasick
 
-from bot.core.commonwords import COMMON_WORDS
+from bot.core.commonwords import COMMON_WORDS, PLACE_PAIRS, PLACES
 from bot.core.normalize import fold, fold_name, has_cjk, pattern_key
 from bot.core.relevance import Relevance, assess
 from bot.core.watchlist import Company
@@ -40,8 +40,16 @@ _CUES_AFTER = frozenset(
     stores hospitals hospital clinics facilities services employee unit subsidiary parent
     owner division healthcare health bank airline airlines telecom insurance pharmacy
     software technologies tech labs motors restores resumes halts shuts takes pauses probes
-    blames reveals recovers responds alerts tells urges
+    blames reveals recovers responds alerts tells urges partner partners portal account
+    accounts database databases platform environment infrastructure tenant instance
+    instances hosted related
     """.split()
+)
+# Nouns that still show an organization a few lowercase words later ("Capital One credit
+# card customers", "Dell partner portal").
+_CUE_NOUNS = frozenset(
+    "customers customer users subscribers members patients employees staff data systems "
+    "network networks servers accounts records portal database".split()
 )
 # Words shortly before a name that describe an organization ("retail giant Orange").
 _CUES_BEFORE = frozenset(
@@ -62,6 +70,9 @@ _COMPARISONS = frozenset(
     "following follows followed after like similar amid latest resembling".split()
 )
 _WORD = re.compile(r"[\w'’&+.-]+")
+# A Latin name ends where Latin letters and digits end, whatever script comes next.
+_LATIN_BEFORE = r"(?<![0-9A-Za-z\u00c0-\u024f])"
+_LATIN_AFTER = r"(?![0-9A-Za-z\u00c0-\u024f])"
 _ARTICLES = frozenset({"a", "an"})
 
 
@@ -122,9 +133,10 @@ def _surface(name: str) -> re.Pattern[str]:
     """A pattern that finds ``name`` in NFKC text with its case intact."""
     folded = fold_name(name)
     parts = [r"(?:and|&)" if word == "and" else re.escape(word) for word in folded.split()]
-    # Word boundaries only at Latin ends: Japanese and Chinese names sit inside words.
-    head = "" if has_cjk(folded[:1]) else r"(?<![\w])"
-    tail = "" if has_cjk(folded[-1:]) else r"(?:['’]s)?(?![\w])"
+    # Word boundaries only at Latin ends, against Latin letters and digits alone: Japanese
+    # and Chinese names sit inside words, and "NECへの攻撃" names NEC.
+    head = "" if has_cjk(folded[:1]) else _LATIN_BEFORE
+    tail = "" if has_cjk(folded[-1:]) else r"(?:['’]s)?" + _LATIN_AFTER
     return re.compile(head + r"(?:[\s\W_]*)".join(parts) + tail, re.IGNORECASE)
 
 
@@ -340,7 +352,9 @@ def _name_uses(label: str, surface: str) -> list[tuple[int, int]]:
         if not words or not all(w[0].isupper() for w in words if w.lower() not in {"and", "s"}):
             continue
         before = surface[max(0, m.start() - 4) : m.start()].split()
-        if before and before[-1].lower() in _ARTICLES:
+        # "a Hot Topic" is a noun; in "a Snowflake-hosted workspace" the article is the compound's.
+        compound = surface[m.end() : m.end() + 1] in {"-", "‐"}
+        if before and before[-1].lower() in _ARTICLES and not compound:
             continue
         spans.append((m.start(), m.end()))
     return spans
@@ -350,9 +364,9 @@ def _cue(surface: str, start: int, end: int) -> str | None:
     """Say what around ``surface[start:end]`` shows it names an organization, if anything."""
     if surface[start:end].endswith(("'s", "’s")):
         return "possessive"
-    after = _WORD.findall(surface[end : end + 40])[:1]
+    after = [w.strip(".-") for w in _WORD.findall(surface[end : end + 60])[:3]]
     if after:
-        nxt = after[0].strip(".-")
+        nxt = after[0]
         if len(nxt) > 1 and (
             nxt.isupper()
             or (nxt[0].islower() and not nxt.islower())
@@ -362,6 +376,15 @@ def _cue(surface: str, start: int, end: int) -> str | None:
         word = nxt.lower().strip("'’")
         if word in _CUES_AFTER:
             return f"{word!r} after it"
+        if nxt[:1].isupper() and (
+            fold(word).strip() in PLACES or fold(" ".join(after[:2])).strip() in PLACE_PAIRS
+        ):
+            return f"a national unit ({nxt})"
+        for later in after[1:]:
+            if not later.islower():
+                break
+            if later in _CUE_NOUNS:
+                return f"{later!r} after it"
     before = [w.lower().strip(".'’") for w in _WORD.findall(surface[max(0, start - 60) : start])]
     for word in before[-3:]:
         if word in _CUES_BEFORE:

@@ -56,8 +56,11 @@ _NOT_AN_EVENT = re.compile(
     r"\b(?:not|no|never|nor|wasn'?t|isn'?t|weren'?t|aren'?t|without|rul\w+ out|unrelated to|"
     r"den(?:y|ies|ied|ying)|rather than|instead of|mistaken for|mistook for|thought to be|"
     r"speculation (?:of|about|that)|rumou?rs? of)"
-    r"[\s\"“”]+(?:[\w'’\"“”-]+[\s\"“”]+){0,5}?" + _DENIED
-    + r"(?:,?\s+(?:or|nor|and)\s+(?:an?\s+)?" + _DENIED + r")*"
+    r"[\s\"“”]+(?:[\w'’\"“”-]+[\s\"“”]+){0,5}?"
+    + _DENIED
+    + r"(?:,?\s+(?:or|nor|and)\s+(?:an?\s+)?"
+    + _DENIED
+    + r")*"
     # Leaks that are not of data.
     r"|\b(?:memory|water|gas|oil|fuel|coolant|air)\s+leak\w*"
     r"|\bfears? (?:of|over|that)\b[^.;\n]{0,60}"

@@ -113,7 +113,8 @@ def parse_items(text: str, name: str) -> list[Item]:
             url=url,
             # Items of one day keep their file order.
             published=day + timedelta(minutes=number),
-            summary=summary,
+            # A line break inside a summary (a name split across lines) is written as \n.
+            summary=summary.replace("\\n", "\n"),
             guid=f"{name}-{number}",
             **options,  # type: ignore[arg-type]
         )

@@ -34,6 +34,45 @@ CASES: list[tuple[str, str, set[str]]] = [
     ("AT&T’s data breach: what customers should do", "", {"AT&T"}),
     ("M&S says customer data was taken in cyber attack", "", {"Marks & Spencer"}),
     ("Marks and Spencer pauses online orders after cyberattack", "", {"Marks & Spencer"}),
+    # Headline forms: "Company: ...", curly apostrophes, dashes, capitals, a Latin name
+    # inside Japanese, a name in a hyphenated compound, a national unit.
+    (
+        "Orange: Orange blames three-hour outage on weak password",
+        "Orange said a weak password to its RIPE account was the cause of the Orange Spain "
+        "outage after a hacker misconfigured BGP routing and RPKI.",
+        {"Orange"},
+    ),
+    (
+        "It’s Telstra’s Turn for a Data Breach: A Third Party Has Exposed Staff Info",
+        "",
+        {"Telstra"},
+    ),
+    (
+        "Marks & Spencer Reopens Website Six Weeks After DragonForce/Scattered Spider "
+        "Cyber-Attack—Retailer Warns of £300 m Profit Hit",
+        "",
+        {"Marks & Spencer"},
+    ),
+    ("ORANGE SPAIN INTERNET ACCESS HIT BY CYBER ATTACK", "", {"Orange"}),
+    ("不正アクセス、文書2万件超に NECへのサイバー攻撃", "", {"NEC"}),
+    ("Orange Spain Faces BGP Traffic Hijack After RIPE Account Hacked by Malware", "", {"Orange"}),
+    (
+        "AT&T breach affects 'nearly all' customers' call, text records",
+        "AT&T disclosed a Snowflake-related breach: customer data on a Snowflake-hosted cloud "
+        "workspace was stolen in April.",
+        {"AT&T", "Snowflake"},
+    ),
+    ("Threat actor scraped Dell partner portal for weeks, says hacker", "", {"Dell"}),
+    (
+        "Capital One target of massive data breach",
+        "A data breach affects more than 100 million Capital One credit card customers.",
+        {"Capital One"},
+    ),
+    (
+        "M&S hackers believed to be part of Scattered Spider group",
+        "British retailer Marks &\nSpencer's systems were infiltrated over Easter.",
+        {"Marks & Spencer"},
+    ),
     # Related entities: a parent speaking for its subsidiary.
     ("Live Nation confirms data breach in SEC filing", "", {"Ticketmaster"}),
     ("UnitedHealth says Blackcat hackers are behind breach", "", {"Change Healthcare"}),

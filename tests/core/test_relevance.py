@@ -46,7 +46,7 @@ NOT_INCIDENTS = [
     "Optus outage not related to cyber incident, according to telco’s CEO",
     'Optus network outage: CEO says "no indication" of hack',
     "AT&T restores full service after outage in U.S, denies cybersecurity breach",
-    "CrowdStrike said it was a defect in an update, \"not a security incident or cyberattack\".",
+    'CrowdStrike said it was a defect in an update, "not a security incident or cyberattack".',
     "Jetstar flights delayed after a worldwide IT glitch, initially thought to be a cyberattack",
     "Opinion: How a T-Mobile outage got mistaken for a cyberattack",
     "トヨタ自動車 国内14工場すべて稼働停止「サイバー攻撃を受けた可能性は低い」",

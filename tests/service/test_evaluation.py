@@ -66,6 +66,16 @@ def test_flags_become_structured_fields() -> None:
     assert item.disclosure.incident_by_nature
 
 
+def test_a_line_break_in_a_summary_is_written_as_backslash_n() -> None:
+    """A name split across lines, as in a PDF notice, reaches the matcher split."""
+    [item] = parse_items(
+        "- | - | 2025-01-09 | theguardian | https://x.test | - | UK's M&S reports strong"
+        " Christmas sales | British retailer Marks &\\nSpencer reported a rise in sales.",
+        "dev",
+    )
+    assert "Marks &\nSpencer" in item.disclosure.summary
+
+
 @pytest.mark.slow
 def test_breachradar_eval_prints_the_figures_last() -> None:
     """`breachradar eval` ends with 'precision=.. recall=.. grouping=..'."""
