@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import ahocorasick
 
 from bot.core.commonwords import COMMON_WORDS, PLACE_PAIRS, PLACES
+from bot.core.mentions import passing
 from bot.core.normalize import fold, fold_name, has_cjk, pattern_key
 from bot.core.relevance import Relevance, assess
 from bot.core.watchlist import Company
@@ -65,10 +66,6 @@ _INCIDENT_NOUNS = frozenset(
     "ransomware compromise".split()
 )
 _PREPOSITIONS = frozenset({"on", "at", "of", "against"})
-# Words that introduce a passing mention: "following attacks on M&S and Co-op".
-_COMPARISONS = frozenset(
-    "following follows followed after like similar amid latest resembling".split()
-)
 _WORD = re.compile(r"[\w'’&+.-]+")
 # A Latin name ends where Latin letters and digits end, whatever script comes next.
 _LATIN_BEFORE = r"(?<![0-9A-Za-z\u00c0-\u024f])"
@@ -233,11 +230,11 @@ class Matcher:
             why = self._decide(company_hits, surface, domains.get(index))
             if why is not None:
                 decided[index] = (why, company_hits)
-        if len(decided) > 1:
-            passing = _passing_mentions(
-                {i: h for i, (_, h) in decided.items()}, folded, len(fold(disclosure.title))
-            )
-            decided = {i: v for i, v in decided.items() if i not in passing}
+        if decided:
+            spans = {i: _spans(h, surface) for i, (_, h) in decided.items()}
+            title_end = len(unicodedata.normalize("NFKC", disclosure.title))
+            aside = passing(spans, surface, title_end)
+            decided = {i: v for i, v in decided.items() if i not in aside}
         found: list[Match] = []
         for index, (why, company_hits) in decided.items():
             labels = tuple(dict.fromkeys(h.key.label for h in company_hits))
@@ -394,25 +391,20 @@ def _cue(surface: str, start: int, end: int) -> str | None:
     return None
 
 
-def _passing_mentions(found: dict[int, list[_Hit]], folded: str, title_end: int) -> set[int]:
-    """Companies named only in passing ("following attacks on M&S") beside the subject."""
-    in_title = {i for i, hits in found.items() if any(h.start < title_end for h in hits)}
-    if not in_title:
-        return set()
-    passing = set()
-    for index, hits in found.items():
-        if index not in in_title and all(_in_passing(folded, h) for h in hits):
-            passing.add(index)
-    return passing
-
-
-def _in_passing(folded: str, hit: _Hit) -> bool:
-    before = folded[: hit.start].split()
-    if _COMPARISONS & set(before[-8:]):
-        return True
-    # "the MGM breach": another incident, named as a reference point.
-    after = folded[hit.end :].split(maxsplit=1)[:1]
-    return bool(before) and before[-1] == "the" and bool(after) and after[0] in _INCIDENT_NOUNS
+def _spans(hits: Sequence[_Hit], surface: str) -> list[tuple[int, int]]:
+    """Where the names of ``hits`` stand in ``surface``, overlaps merged."""
+    found = sorted(
+        (m.start(), m.end())
+        for label in dict.fromkeys(h.key.label for h in hits)
+        for m in _surface(label).finditer(surface)
+    )
+    merged: list[tuple[int, int]] = []
+    for start, end in found:
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _reason(why: str, relevance: Relevance) -> str:

@@ -109,6 +109,7 @@ class Relevance:
     incident: bool
     terms: tuple[str, ...]
     note: str = ""
+    strong: bool = False  # a term that reports an event, not only an attack in general
 
 
 def assess(text: str, *, by_nature: bool = False) -> Relevance:
@@ -130,9 +131,9 @@ def assess(text: str, *, by_nature: bool = False) -> Relevance:
         weak += [m.group(0) for m in _WEAK_JA.finditer(cleaned)]
     terms = tuple(dict.fromkeys(t.lower() for t in strong + weak))
     if by_nature:
-        return Relevance(True, terms, "incident by nature of the source")
+        return Relevance(True, terms, "incident by nature of the source", strong=bool(strong))
     if strong:
-        return Relevance(True, terms)
+        return Relevance(True, terms, strong=True)
     if weak and not advisory:
         return Relevance(True, terms)
     if advisory:

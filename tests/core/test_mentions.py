@@ -1,0 +1,210 @@
+"""Stories that name several watched companies alert only those the story is about.
+
+The wording is that of real coverage in the labeled set (tests/fixtures/eval/), matched
+against its watchlist.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bot.core.matching import Matcher
+from bot.core.mentions import passing
+from bot.settings import parse_watchlist
+from tests.support.factories import news
+
+WATCHLIST = Path(__file__).parents[1] / "fixtures" / "eval" / "watchlist.toml"
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    with WATCHLIST.open("rb") as fh:
+        return Matcher(parse_watchlist(tomllib.load(fh)).companies)
+
+
+# A watched company named through its parent or owner, or in apposition.
+OWNERS: list[tuple[str, str, set[str]]] = [
+    (
+        "GitHub issues final report on supply-chain source code intrusions",
+        "Users of Microsoft's GitHub platform suffered unauthorised access to private source "
+        "code via OAuth tokens of the Heroku and Travis-CI integrations.",
+        {"GitHub"},
+    ),
+    (
+        "Optum Services Disrupted by Cyberattack on Change Healthcare",
+        "Optum, a subsidiary of UnitedHealth Group, confirmed that a cyberattack on Change "
+        "Healthcare, which it acquired in 2022, disrupted services including pharmacy claims.",
+        {"Change Healthcare"},
+    ),
+    (
+        "Woolworths Group Subsidiary 'MyDeal' Leaks Personal Data of 2.2 Million",
+        "Unauthorized access on the 14th to the customer management system of MyDeal, 80% "
+        "owned by Woolworths Group, exposed names of 2.2 million customers; Optus exposed 9.8 "
+        "million last month.",
+        {"Woolworths"},
+    ),
+    (
+        "Cyberattack halts Tata-owned JLR's production at UK plants",
+        "Jaguar Land Rover, a subsidiary of Tata Motors, suffered a cyberattack that "
+        '"severely disrupted" manufacturing and retail at its Halewood and Solihull plants.',
+        {"Jaguar Land Rover"},
+    ),
+    (
+        "Taiwan’s Foxsemicon falls victim to LockBit ransomware attack",
+        "Taiwanese semiconductor maker Foxsemicon Integrated Technology, a subsidiary of Hon "
+        "Hai Precision Industry, better known as Foxconn, was hijacked by LockBit.",
+        set(),
+    ),
+    (
+        "KADOKAWAとドワンゴ、サイバー攻撃による情報漏洩の詳細を発表",
+        "KADOKAWAグループと傘下のドワンゴは3日、6月8日のランサムウェアによる大規模サイバー攻撃で、"
+        "ドワンゴ全従業員の個人情報が外部に漏洩した可能性が高いと公表した。",
+        {"KADOKAWA"},
+    ),
+]
+
+# One article, several watched companies: only those attacked.
+SEVERAL: list[tuple[str, str, set[str]]] = [
+    # Earlier victims of the same gang, as a reference point.
+    (
+        "UK luxury department store hit by cyber attack",
+        "London luxury department store Harrods confirmed it is battling a cyber attack after "
+        '"attempts to gain unauthorised access to some of our systems", following incidents at '
+        "Marks & Spencer and the Co-op.",
+        {"Harrods"},
+    ),
+    (
+        "Clorox Expects Q1 Loss Following Attack by Caesars, MGM Hackers",
+        "Clorox shares fell nearly 9% after a cyberattack believed to be the work of Scattered "
+        "Spider, the group that hit Caesars and MGM.",
+        {"Clorox"},
+    ),
+    (
+        "JD Sports says 10 million customers hit by cyber attack",
+        "JD Sports said names and addresses of 10 million customers may have been accessed. "
+        "Royal Mail was hit by ransomware earlier this month.",
+        {"JD Sports"},
+    ),
+    (
+        "Revealed: Inside HWL Ebsworth’s negotiations with the BlackCat hackers",
+        "It was the first Australian restraining order against cyber hackers, unlike in the "
+        "2022 Medibank and Optus hacks.",
+        set(),
+    ),
+    (
+        "NECにサイバー攻撃 潜水艦の機密情報など防衛省関係のファイルに不正アクセス",
+        "NECは31日、同社サーバーの一部がサイバー攻撃を受けたと発表した。同様に防衛装備を手がける"
+        "三菱電機でも大規模なサイバー攻撃を受けていたことが1月20日に分かったばかり。",
+        {"NEC"},
+    ),
+    # The outlet the attackers told, the company that was not hit, a product, an acquirer.
+    (
+        "Co-op admits major data breach after hackers leak proof to BBC",
+        "DragonForce claimed it stole personal information of as many as 20 million people "
+        "from the Co-op Group; the BBC saw 10,000 customer records.",
+        {"Co-op"},
+    ),
+    (
+        "【続報】カプコン、サイバー攻撃で最大35万件の個人情報流出か!?",
+        "カプコンが攻撃を受け、最大35万件の個人情報が流出した可能性があると日本経済新聞が報じた。",
+        {"Capcom"},
+    ),
+    (
+        "European airports face major disruptions after cyberattack on Collins Aerospace software",
+        "A cyberattack on Collins Aerospace’s MUSE system forced manual check-in at Heathrow; "
+        "British Airways operated normally using a backup system.",
+        set(),
+    ),
+    (
+        "Chinese Hackers Breach US Telecoms, Access Wiretap Systems",
+        "Chinese group Salt Typhoon infiltrated Verizon, AT&T and Lumen Technologies networks; "
+        "Cisco said it found no sign its routers were compromised.",
+        {"Verizon", "AT&T"},
+    ),
+    (
+        "JAXA、2023年10月に発生したサイバー攻撃について説明。「未知のマルウェアが複数使用され、"
+        "Microsoft 365に不正アクセス」",
+        "",
+        {"JAXA"},
+    ),
+    (
+        "Lululemon Stock to Join S&P 500",
+        "Lululemon rose 10.31%, replacing Activision Blizzard after its Microsoft acquisition; "
+        "Henry Schein shares dipped 2.11% after a cybersecurity incident over the weekend.",
+        {"Henry Schein"},
+    ),
+    # A wave covered as one story: each company's own attack is told.
+    (
+        "Harrods joins M&S and Co-op in recent wave of cyberattacks on UK retailers",
+        "Harrods restricted internet access after attempts to gain unauthorised access; at M&S "
+        "a ransomware attack has suspended online orders for over a week; the Co-op shut down "
+        "parts of its IT after attempted breaches.",
+        {"Harrods", "Marks & Spencer", "Co-op"},
+    ),
+    (
+        "UK police arrest four following cyberattacks on M&S, Co-op, Harrods",
+        "The NCA arrested four people suspected of taking part in the attacks.",
+        {"Marks & Spencer", "Co-op", "Harrods"},
+    ),
+    # A platform's breach and its customers: each is alerted.
+    (
+        "The Ticketmaster Data Breach May Be Just the Beginning",
+        "Hackers who breached Snowflake customer accounts claim to have stolen data from "
+        "Santander, Ticketmaster and others.",
+        {"Snowflake", "Ticketmaster", "Santander"},
+    ),
+    (
+        "Personal info of about 129k Singtel customers leaked in data breach",
+        "NRIC details of about 129,000 Singtel customers leaked via the Accellion FTA system.",
+        {"Singtel", "Accellion"},
+    ),
+    (
+        "Japan’s Muji hit by ransomware attack on delivery partner",
+        "Muji said on Oct 20 that it stopped its domestic online shopping service after a "
+        "ransomware infection at Askul, its online shopping delivery partner.",
+        {"Ryohin Keikaku", "Askul"},
+    ),
+    (
+        "Clop begins naming alleged MOVEit victims",
+        "The Clop cyber crime cartel began naming victims compromised via a SQL injection flaw "
+        "in Progress Software’s MOVEit product; fuel giant Shell, the University of Georgia "
+        "and Putnam are among the first 12 names, and Shell confirmed it was affected.",
+        {"Progress Software", "Shell"},
+    ),
+    (
+        "Massive AT&T Breach Linked To Snowflake Attacks: Report",
+        "An AT&T spokesperson tied the theft of call and text records to the wave of attacks "
+        "on Snowflake customers; other victims include Ticketmaster, Neiman Marcus Group, "
+        "Santander Bank and Pure Storage.",
+        {"AT&T", "Snowflake", "Ticketmaster", "Neiman Marcus", "Santander"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("title", "summary", "expected"), OWNERS, ids=[c[0][:40] for c in OWNERS])
+def test_an_owner_is_not_the_victim(
+    matcher: Matcher, title: str, summary: str, expected: set[str]
+) -> None:
+    """A parent named to say who owns the victim is not alerted; its listed units are."""
+    assert {m.company.name for m in matcher.match(news(title, summary))} == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "expected"), SEVERAL, ids=[c[0][:40] for c in SEVERAL]
+)
+def test_only_the_companies_attacked_are_alerted(
+    matcher: Matcher, title: str, summary: str, expected: set[str]
+) -> None:
+    """Passing mentions are dropped; a platform and the customers it exposed all stay."""
+    assert {m.company.name for m in matcher.match(news(title, summary))} == expected
+
+
+def test_a_company_alone_in_a_comparison_is_not_the_story() -> None:
+    """With no other watched company, a mention that is only a reference point is dropped."""
+    text = "Attack on a logistics firm\nIt follows the attack on Casio last week."
+    assert passing({0: [(text.index("Casio"), text.index("Casio") + 5)]}, text, 26) == {0}
+    lead = "Casio hit by ransomware\nCasio said data was stolen."
+    assert passing({0: [(0, 5), (24, 29)]}, lead, 23) == set()
