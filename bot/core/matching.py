@@ -68,8 +68,8 @@ _INCIDENT_NOUNS = frozenset(
 _PREPOSITIONS = frozenset({"on", "at", "of", "against"})
 _WORD = re.compile(r"[\w'’&+.-]+")
 # A Latin name ends where Latin letters and digits end, whatever script comes next.
-_LATIN_BEFORE = r"(?<![0-9A-Za-z\u00c0-\u024f])"
-_LATIN_AFTER = r"(?![0-9A-Za-z\u00c0-\u024f])"
+_LATIN_BEFORE = r"(?<![0-9a-z\u00df-\u00ff])"
+_LATIN_AFTER = r"(?![0-9a-z\u00df-\u00ff])"
 _ARTICLES = frozenset({"a", "an"})
 
 
@@ -127,14 +127,87 @@ def _is_short_acronym(name: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def _surface(name: str) -> re.Pattern[str]:
-    """A pattern that finds ``name`` in NFKC text with its case intact."""
+    """A pattern that finds ``name`` in lower-cased NFKC text (see :class:`_Surface`)."""
     folded = fold_name(name)
     parts = [r"(?:and|&)" if word == "and" else re.escape(word) for word in folded.split()]
     # Word boundaries only at Latin ends, against Latin letters and digits alone: Japanese
-    # and Chinese names sit inside words, and "NECへの攻撃" names NEC.
+    # and Chinese names sit inside words, and "NECへの攻撃" names NEC. Lower-cased text and
+    # ASCII classes keep the pattern quick to compile: a watchlist has many names.
     head = "" if has_cjk(folded[:1]) else _LATIN_BEFORE
     tail = "" if has_cjk(folded[-1:]) else r"(?:['’]s)?" + _LATIN_AFTER
-    return re.compile(head + r"(?:[\s\W_]*)".join(parts) + tail, re.IGNORECASE)
+    return re.compile(head + r"[\W_]*".join(parts) + tail)
+
+
+class _Surface:
+    """A disclosure's NFKC text with its case intact, and where each name stands in it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = unicodedata.normalize("NFKC", text)
+        lowered = self.text.lower()
+        if len(lowered) != len(self.text):
+            # A few letters lower to two characters ("İ"): keep offsets aligned.
+            lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in self.text)
+        self.lower = lowered
+        self._spans: dict[str, list[tuple[int, int]]] = {}
+
+    def find(self, label: str) -> list[tuple[int, int]]:
+        """The spans where ``label`` (a watchlist name) stands in the text."""
+        spans = self._spans.get(label)
+        if spans is None:
+            words = _latin_words(label)
+            if words:
+                spans = _latin_spans(self.lower, words)
+            else:
+                spans = [(m.start(), m.end()) for m in _surface(label).finditer(self.lower)]
+            self._spans[label] = spans
+        return spans
+
+
+@lru_cache(maxsize=65536)
+def _latin_words(name: str) -> tuple[str, ...]:
+    """The folded words of an ASCII name, or () when a pattern must find it."""
+    folded = fold_name(name)
+    words = tuple(folded.split())
+    return words if folded.isascii() and words and words[0] != "and" else ()
+
+
+def _is_latin(c: str) -> bool:
+    return (c.isascii() and c.isalnum()) or "\u00df" <= c <= "\u00ff"
+
+
+def _latin_spans(text: str, words: tuple[str, ...]) -> list[tuple[int, int]]:
+    """What :func:`_surface` finds, without compiling a pattern per name.
+
+    Words may be separated by anything but letters and digits, "and" may be "&", and the
+    name may end in a possessive; Latin letters and digits may not touch either end.
+    """
+    spans: list[tuple[int, int]] = []
+    first, n, pos = words[0], len(text), 0
+    while (start := text.find(first, pos)) >= 0:
+        pos = start + 1
+        if start and _is_latin(text[start - 1]):
+            continue
+        i = start + len(first)
+        for word in words[1:]:
+            j = i
+            while j < n and not text[j].isalnum():
+                j += 1
+            if text.startswith(word, j):
+                i = j + len(word)
+            elif word == "and" and "&" in text[i:j]:
+                i = text.index("&", i) + 1
+            else:
+                break
+        else:
+            if text[i : i + 2] in {"'s", "’s"} and not (i + 2 < n and _is_latin(text[i + 2])):
+                end = i + 2
+            elif i < n and _is_latin(text[i]):
+                continue
+            else:
+                end = i
+            spans.append((start, end))
+            pos = end
+    return spans
 
 
 class Matcher:
@@ -221,7 +294,7 @@ class Matcher:
         if not relevance.incident:
             return []
         domains = self._domain_hits(disclosure)
-        surface = unicodedata.normalize("NFKC", disclosure.text)
+        surface = _Surface(disclosure.text)
         by_company: dict[int, list[_Hit]] = {}
         for hit in names:
             by_company.setdefault(hit.key.company, []).append(hit)
@@ -233,7 +306,7 @@ class Matcher:
         if decided:
             spans = {i: _spans(h, surface) for i, (_, h) in decided.items()}
             title_end = len(unicodedata.normalize("NFKC", disclosure.title))
-            aside = passing(spans, surface, title_end)
+            aside = passing(spans, surface.text, title_end)
             decided = {i: v for i, v in decided.items() if i not in aside}
         found: list[Match] = []
         for index, (why, company_hits) in decided.items():
@@ -281,7 +354,7 @@ class Matcher:
             found.append(Match(company, (hit.key.label, *relevance.terms), _reason(why, relevance)))
         return found
 
-    def _decide(self, hits: Sequence[_Hit], surface: str, domain: str | None) -> str | None:
+    def _decide(self, hits: Sequence[_Hit], surface: _Surface, domain: str | None) -> str | None:
         """Return why ``hits`` name the company, or None if they are ordinary words."""
         plain = [h for h in hits if not h.key.ambiguous]
         for hit in plain:
@@ -298,7 +371,7 @@ class Matcher:
             if domain:
                 return f"names {label!r}, and links to {domain}"
             for start, end in spans:
-                cue = _cue(surface, start, end)
+                cue = _cue(surface.text, start, end)
                 if cue:
                     return f"names {label!r} as an organization ({cue})"
         return None
@@ -327,33 +400,35 @@ def _live_hits(hits: list[_Hit]) -> list[_Hit]:
     return live
 
 
-def _surface_case_ok(label: str, surface: str) -> bool:
+def _surface_case_ok(label: str, surface: _Surface) -> bool:
     """Tell whether a short capital name (CDK, MGM, M&S, AT&T) appears in capitals."""
-    for m in _surface(label).finditer(surface):
-        words = re.findall(r"[^\W\d_]+", m.group(0))
-        if words and words[-1] in {"s", "S"} and len(words) > 1 and m.group(0)[-2] in "'’":
+    for start, end in surface.find(label):
+        found = surface.text[start:end]
+        words = re.findall(r"[^\W\d_]+", found)
+        if words and words[-1] in {"s", "S"} and len(words) > 1 and found[-2] in "'’":
             words = words[:-1]  # a possessive
         if all(w.isupper() for w in words if w.lower() != "and"):
             return True
     return False
 
 
-def _name_uses(label: str, surface: str) -> list[tuple[int, int]]:
+def _name_uses(label: str, surface: _Surface) -> list[tuple[int, int]]:
     """Spans where ``label`` is capitalised and not after "a"/"an" (a name, not a noun)."""
     if has_cjk(label):
         # Japanese and Chinese have no capitals to tell a name from a word.
-        return [(m.start(), m.end()) for m in _surface(label).finditer(surface)]
+        return surface.find(label)
+    text = surface.text
     spans = []
-    for m in _surface(label).finditer(surface):
-        words = re.findall(r"[^\W\d_]+", m.group(0))
+    for start, end in surface.find(label):
+        words = re.findall(r"[^\W\d_]+", text[start:end])
         if not words or not all(w[0].isupper() for w in words if w.lower() not in {"and", "s"}):
             continue
-        before = surface[max(0, m.start() - 4) : m.start()].split()
+        before = text[max(0, start - 4) : start].split()
         # "a Hot Topic" is a noun; in "a Snowflake-hosted workspace" the article is the compound's.
-        compound = surface[m.end() : m.end() + 1] in {"-", "‐"}
+        compound = text[end : end + 1] in {"-", "‐"}
         if before and before[-1].lower() in _ARTICLES and not compound:
             continue
-        spans.append((m.start(), m.end()))
+        spans.append((start, end))
     return spans
 
 
@@ -391,12 +466,10 @@ def _cue(surface: str, start: int, end: int) -> str | None:
     return None
 
 
-def _spans(hits: Sequence[_Hit], surface: str) -> list[tuple[int, int]]:
-    """Where the names of ``hits`` stand in ``surface``, overlaps merged."""
+def _spans(hits: Sequence[_Hit], surface: _Surface) -> list[tuple[int, int]]:
+    """Where the names of ``hits`` stand in the text, overlaps merged."""
     found = sorted(
-        (m.start(), m.end())
-        for label in dict.fromkeys(h.key.label for h in hits)
-        for m in _surface(label).finditer(surface)
+        span for label in dict.fromkeys(h.key.label for h in hits) for span in surface.find(label)
     )
     merged: list[tuple[int, int]] = []
     for start, end in found:

@@ -132,7 +132,12 @@ class _Roles:
     weak: bool = False  # a weak comparison, or "no sign of"
     retro: bool = False  # an incident of its own in the past: "earlier this month"
     unaffected: bool = False
-    victim: bool = False  # named in a clause that reports an incident, not in passing
+    clause: str = ""  # its clause, when nothing in it says it is named in passing
+
+    @property
+    def victim(self) -> bool:
+        """Named in a clause that reports an incident, with no cue of a passing mention."""
+        return bool(self.clause) and assess(self.clause).strong
 
     @property
     def aside(self) -> bool:
@@ -200,12 +205,12 @@ def _roles(text: _Text, mention: Mention, others: Sequence[Mention]) -> _Roles:
     )
     roles.retro = _RETRO_AFTER.search(post) is not None
     roles.unaffected = _UNAFFECTED.search(pre + post) is not None
-    roles.victim = (
+    if (
         not mention.in_title
         and not (roles.strong or roles.weak or roles.retro or roles.unaffected or roles.product)
         and _ALSO_AFTER.search(post) is None
-        and assess(pre + text.surface[mention.start : mention.end] + post).strong
-    )
+    ):
+        roles.clause = pre + text.surface[mention.start : mention.end] + post
     return roles
 
 

@@ -250,3 +250,27 @@ def test_an_ambiguous_japanese_name_matches_with_a_cue() -> None:
     )
     [match] = careful.match(text)
     assert "asahigroup-holdings.com" in match.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AT&T’s data breach: AT & T, at and t, atandt",
+        "British retailer Marks &\nSpencer said; M&S’s website, m & s",
+        "不正アクセス、文書2万件超に NECへのサイバー攻撃 (nec攻撃, xnec, necs)",
+        "Casio’s casios xcasio CASIO'S Co-op's co op coop",
+    ],
+)
+def test_names_are_found_without_a_pattern_as_with_one(matcher: Matcher, text: str) -> None:
+    """The quick scanner for Latin names finds exactly what the per-name pattern finds."""
+    from bot.core.matching import _latin_spans, _latin_words, _surface
+
+    lowered = text.lower()
+    names = [n for c in matcher.companies for n in c.names if _latin_words(n)]
+    assert len(names) > 100
+    found = 0
+    for name in names:
+        expected = [(m.start(), m.end()) for m in _surface(name).finditer(lowered)]
+        assert _latin_spans(lowered, _latin_words(name)) == expected, name
+        found += len(expected)
+    assert found
