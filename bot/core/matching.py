@@ -67,6 +67,12 @@ _INCIDENT_NOUNS = frozenset(
 )
 _PREPOSITIONS = frozenset({"on", "at", "of", "against"})
 _WORD = re.compile(r"[\w'’&+.-]+")
+# A notice in a company's own voice: "we", "our", 当社, 弊社, or the form of a notice.
+_NOTICE_VOICE = re.compile(
+    r"(?i:\b(?:we|our|us|notice|notification|statement|announcement|update on|"
+    r"investigation results?)\b)"
+    r"|当社|弊社|当グループ|弊グループ|当行|弊行|当機構|本学|当院|お知らせ|お詫び|ご報告|ご案内|第\d+報"
+)
 # A Latin name ends where Latin letters and digits end, whatever script comes next.
 _LATIN_BEFORE = r"(?<![0-9a-z\u00df-\u00ff])"
 _LATIN_AFTER = r"(?![0-9a-z\u00df-\u00ff])"
@@ -328,6 +334,10 @@ class Matcher:
             if owners:
                 break
         if len(owners) != 1:
+            return []
+        # A news site that is also watched (an outlet's own breach) reports on others too: only
+        # a notice in the company's own voice speaks for it unnamed.
+        if not disclosure.incident_by_nature and not _NOTICE_VOICE.search(disclosure.text):
             return []
         relevance = assess(disclosure.text, by_nature=disclosure.incident_by_nature)
         if not relevance.incident:

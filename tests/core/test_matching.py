@@ -274,3 +274,46 @@ def test_names_are_found_without_a_pattern_as_with_one(matcher: Matcher, text: s
         assert _latin_spans(lowered, _latin_words(name)) == expected, name
         found += len(expected)
     assert found
+
+
+# Formal notices on a company's own site, and their follow-ups, often never name it.
+NOTICES = [
+    ("Notice of Data Security Incident", "We recently learned that an unauthorized party "
+     "accessed our network.", "https://world.casio.com/news/2024/notice/"),
+    ("Notice Regarding Unauthorized Access to Our Server", "",
+     "https://www.casio.com/jp/information/1018-incident/"),
+    ("不正アクセスによる個人情報漏えいに関するお知らせ（第2報）", "",
+     "https://www.casio.com/jp/information/1018-incident-2/"),
+    ("不正アクセスによる個人情報漏えいのお詫びとご報告",
+     "ICT教育アプリ「ClassPad.net」の開発環境のデータベースへの外部からのサイバー攻撃により、"
+     "一部の顧客の個人情報が外部に漏えいしました。",
+     "https://www.casio.com/jp/information/1018-incident/"),
+    ("Investigation results of the unauthorized access", "Personal data of 8,478 people was "
+     "leaked.", "https://world.casio.com/news/2025/0108-results/"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("title", "summary", "url"), NOTICES, ids=[n[0][:40] for n in NOTICES])
+def test_a_notice_on_its_own_site_speaks_for_the_company(
+    matcher: Matcher, title: str, summary: str, url: str
+) -> None:
+    """A notice or a follow-up in the company's own voice is the company's disclosure."""
+    assert [m.company.name for m in matcher.match(news(title, summary, url=url))] == ["Casio"]
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "url"),
+    [
+        ("London hospitals declare critical incident after ransomware attack on Synnovis",
+         "Operations were cancelled after an attack on pathology services provider Synnovis.",
+         "https://www.bbc.com/news/articles/synnovis-cyber-attack"),
+        ("名古屋港でシステム障害、ランサムウェア攻撃か　コンテナ搬出入停止",
+         "名古屋港のコンテナターミナルでシステム障害が発生し、ランサムウェアによる攻撃を受けた可能性がある。",
+         "https://www.nikkei.com/article/DGXZQOUC05A5G0V00C23A7000000/"),
+    ],
+)  # fmt: skip
+def test_an_outlets_report_on_others_is_not_about_the_outlet(
+    matcher: Matcher, title: str, summary: str, url: str
+) -> None:
+    """A watched news outlet's own site reports other victims: not a notice of its own."""
+    assert matcher.match(news(title, summary, url=url)) == []
