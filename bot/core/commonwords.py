@@ -45,7 +45,7 @@ COMMON_WORDS = frozenset(
     sphere spirit spring spruce square star state steel sterling stone storm strategic
     stream summit sun sunrise sunset superior supreme swift synergy target taurus temple
     terra thrive thunder tide timber titan topic total tower trade trail transit travel
-    trend tribe trinity triumph true trust truth twilight ultra union united unity
+    toll trend tribe trinity triumph true trust truth twilight ultra union united unity
     universal upland valley vanguard vector velocity venture vertex via victory view
     village vintage virtue vision vista vital voyage wave way wealth west western whale
     wild willow wind wing wise wolf world yellow york zenith zero zion zone

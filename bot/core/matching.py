@@ -52,6 +52,26 @@ _CUE_NOUNS = frozenset(
     "customers customer users subscribers members patients employees staff data systems "
     "network networks servers accounts records portal database".split()
 )
+# Sector words that, capitalised right after an ordinary-word name, make another
+# organization's longer name: "Frontier Software", "Delta Dental", "Target Hospitality".
+_OTHER_ORGANIZATION = frozenset(
+    """
+    software systems bank banking health healthcare hospital hospitals clinic clinics medical
+    dental hospitality labs laboratories motors technologies tech airlines airways insurance
+    pharmacy pharmaceuticals energy financial communications telecom media foods brands
+    logistics entertainment resorts pictures studios games electronics solutions services
+    university college school schools county city reit trust properties realty credit
+    industries
+    """.split()
+)
+# A hospital, school or foundation named after a company is not the company: "Toyota
+# Memorial Hospital", "Mitsui Memorial Hospital", "トヨタ記念病院".
+_INSTITUTION = re.compile(
+    r"\s+(?:(?:General|Children['’]s|Regional|Community)\s+)?"
+    r"(?:Hospitals?|Memorial|Medical Cent(?:er|re)|Clinic|University|"
+    r"College|School|Foundation|Museum|Stadium|Arena|Institute)\b"
+    r"|(?:記念)?(?:病院|医療センター|大学|財団|美術館|記念館|スタジアム|学園)"
+)
 # Words shortly before a name that describe an organization ("retail giant Orange").
 _CUES_BEFORE = frozenset(
     """
@@ -370,12 +390,17 @@ class Matcher:
         for hit in plain:
             if _is_short_acronym(hit.key.label) and not _surface_case_ok(hit.key.label, surface):
                 continue
+            spans = surface.find(hit.key.label)
+            if spans and all(_institution(surface.text, end) for _, end in spans):
+                continue
             if hit.key.kind == _RELATED:
                 return f"names related entity {hit.key.label!r}"
             return f"names {hit.key.label!r}"
         ambiguous = [h for h in hits if h.key.ambiguous]
         for label in dict.fromkeys(h.key.label for h in ambiguous):
-            spans = _name_uses(label, surface)
+            spans = [
+                (a, b) for a, b in _name_uses(label, surface) if not _institution(surface.text, b)
+            ]
             if not spans:
                 continue
             if domain:
@@ -385,6 +410,11 @@ class Matcher:
                 if cue:
                     return f"names {label!r} as an organization ({cue})"
         return None
+
+
+def _institution(text: str, end: int) -> bool:
+    """Tell whether the name ending at ``end`` begins an institution's name."""
+    return _INSTITUTION.match(text, end) is not None
 
 
 def _live_hits(hits: list[_Hit]) -> list[_Hit]:
@@ -447,6 +477,14 @@ def _cue(surface: str, start: int, end: int) -> str | None:
     if surface[start:end].endswith(("'s", "’s")):
         return "possessive"
     after = [w.strip(".-") for w in _WORD.findall(surface[end : end + 60])[:3]]
+    if (
+        after
+        and not surface[start:end].isupper()
+        and surface[end : end + 1] == " "
+        and after[0][:1].isupper()
+        and after[0].lower() in _OTHER_ORGANIZATION
+    ):
+        return None  # a longer name: someone else's
     if after:
         nxt = after[0]
         if len(nxt) > 1 and (

@@ -106,6 +106,41 @@ CASES: list[tuple[str, str, set[str]]] = [
     ("Hospitals are a prime target of ransomware gangs", "", set()),
     ("Asahi Shimbun: hackers leak data of nursing care provider", "", set()),
     ("Japan's Asahi halts production after cyberattack", "", {"Asahi Group Holdings"}),
+    # A longer name that holds an ordinary-word name is someone else's.
+    (
+        "80,000 Australian government employees impacted by ransomware attack on Frontier Software",
+        "Personal information of up to 80,000 employees was compromised in a "
+        "ransomware attack on payroll software provider Frontier Software.",
+        set(),
+    ),
+    (
+        "Frontier Software Cybersecurity Incident",
+        "Frontier Software, payroll provider since 2001, was hit by a ransomware attack.",
+        set(),
+    ),
+    (
+        "May 2023 MOVEit Data Breach Triggers Class Action Against Delta Dental",
+        "A proposed class action claims Delta Dental of California failed to protect members' "
+        "data in a May 2023 MOVEit breach.",
+        set(),
+    ),
+    ("Target Hospitality says hackers stole employee data", "", set()),
+    ("Toyota Memorial Hospital hit by ransomware, patient records stolen", "", set()),
+    ("トヨタ記念病院にランサムウェア攻撃、電子カルテが停止", "", set()),
+    ("Toyota says hackers stole data of Toyota Memorial Hospital patients", "", {"Toyota"}),
+    ("Apple Hospitality REIT discloses ransomware attack", "", set()),
+    ("Delta Air Lines says hackers stole customer data", "", {"Delta Air Lines"}),
+    (
+        "JLR Cyberattack Takes Toll On Tata Motors With Potential 2-Billion-Pound Loss",
+        "JLR will keep factories shut until at least Oct. 1 after a cyberattack.",
+        {"Jaguar Land Rover"},
+    ),
+    (
+        "トヨタ紡織で40億円が流出",
+        "トヨタ紡織は6日、ベルギーの完全子会社で外部からの虚偽の指示により"
+        "約40億円が流出したと発表した。",
+        set(),
+    ),
     # Not incidents, though they name watched companies.
     ("Casio launches G-SHOCK model with titanium case", "", set()),
     ("Dell unveils AI PCs with built-in ransomware protection", "", set()),
