@@ -20,7 +20,7 @@ import ahocorasick
 from bot.core.commonwords import COMMON_WORDS, PLACE_PAIRS, PLACES
 from bot.core.mentions import passing
 from bot.core.normalize import fold, fold_name, has_cjk, pattern_key
-from bot.core.relevance import Relevance, assess
+from bot.core.relevance import Relevance, assess, recalls_a_past_incident
 from bot.core.watchlist import Company
 from scrapers.models import Disclosure
 
@@ -318,6 +318,10 @@ class Matcher:
             return self._match_publisher(disclosure)
         relevance = assess(disclosure.text, by_nature=disclosure.incident_by_nature)
         if not relevance.incident:
+            return []
+        if not disclosure.incident_by_nature and recalls_a_past_incident(
+            disclosure.title, disclosure.summary
+        ):
             return []
         domains = self._domain_hits(disclosure)
         surface = _Surface(disclosure.text)

@@ -89,6 +89,22 @@ _MEDIA_AFTER = re.compile(
     r"^(?:\s+(?:News|reporters?|journalists?)\b|['’]s\s+(?i:reporting|investigation|reporters?)\b"
     r"|(?:が|は)?(?:報じ|報道|の取材|の調べ|電子版))"
 )
+# A brand used as a lure or a tool: "Cybercriminals pose as LastPass staff", "Hackers abuse
+# Microsoft Teams".
+_LURE_BEFORE = re.compile(
+    r"(?i:\b(?:pos(?:e|es|ed|ing)\s+as|impersonat\w*|masquerad\w*\s+as|spoof\w*|fake|"
+    r"abus(?:e|es|ed|ing)))\s+(?:the\s+)?$"
+)
+_LURE_AFTER = re.compile(r"^[-‐](?i:themed|branded)\b|^\s+(?i:phishing|lures?)\b")
+# A company reporting attacks on others: "Microsoft says an Iranian-backed threat group has
+# targeted thousands of organizations", "LastPass is warning of a malicious campaign".
+_REPORTER_AFTER = re.compile(
+    r"^(?:\s+(?:Threat Intelligence|Talos|Security Response Center|Threat Analysis Group)\b"
+    r"|\s+(?i:says|said|warns|warned|reports|reported|observed|tracks|tracked|detected|"
+    r"spotted|uncovered|discovered|found)\b[^;]{0,120}?(?i:\b(?:organi[sz]ations|companies|"
+    r"entities|governments|agencies|firms|targets|sectors|industries)\b)"
+    r"|\s+(?:is\s+)?(?i:warn\w*)\b[^;]{0,80}?(?i:\b(?:campaigns?|phishing|scams?|smishing)\b))"
+)
 # The owner of the victim: "a subsidiary of Hon Hai ..., better known as Foxconn".
 _OWNER_BEFORE = re.compile(
     r"(?:(?i:\b(?:subsidiary|unit|division|arm|affiliate)\s+(?:of|within))\s+(?:the\s+)?"
@@ -125,7 +141,7 @@ class Mention:
 class _Roles:
     link: bool = False
     owner: bool = False
-    media: bool = False
+    media: bool = False  # the outlet told, a brand used as a lure, a reporter of others' attacks
     product: bool = False
     strong: bool = False  # a strong comparison
     strong_at: int = -1  # where it starts in the text
@@ -170,7 +186,13 @@ def _roles(text: _Text, mention: Mention, others: Sequence[Mention]) -> _Roles:
     near = pre[-120:]
     roles = _Roles()
     roles.link = bool(_LINK_BEFORE.search(near) or _LINK_AFTER.search(post))
-    roles.media = bool(_MEDIA_BEFORE.search(near) or _MEDIA_AFTER.search(post))
+    roles.media = bool(
+        _MEDIA_BEFORE.search(near)
+        or _MEDIA_AFTER.search(post)
+        or _LURE_BEFORE.search(near)
+        or _LURE_AFTER.search(post)
+        or _REPORTER_AFTER.search(post)
+    )
     if (
         not roles.media
         and near.rstrip().endswith(("（", "("))

@@ -63,6 +63,17 @@ _NOT_AN_EVENT = re.compile(
     + r")*"
     # Leaks that are not of data.
     r"|\b(?:memory|water|gas|oil|fuel|coolant|air)\s+leak\w*"
+    # A breach of a contract or a duty; a breach's lawsuit, settled or dismissed long after.
+    r"|\bbreach(?:es|ed)?\s+(?:of\s+)?(?:(?:its|the|their|his|her)\s+)?(?:fiduciary\s+)?"
+    r"(?:contract|duty|duties|warranty|covenant|agreement|terms|obligations?|the peace|"
+    r"confidence|promise|fiduciary)\w*"
+    r"|\b(?:data\s+)?breach(?:es)?\s+(?:settlement|litigation|lawsuits?|class[\s-]actions?|"
+    r"suits?)\b"
+    r"|\bsettle(?:s|d|ment|ments)?\b[^;\n]{0,160}"
+    r"|\b(?:dismiss\w*|drops?|dropped|throws? out|tossed)\s+(?:\w+\s+){0,3}?(?:lawsuit|suit|"
+    r"case|claims?|charges)\b[^;\n]{0,160}"
+    # A past incident recalled in other news: "a photo caption recalls the 2021 ransomware".
+    r"|\brecall(?:s|ed|ing)\b[^.;\n]{0,80}"
     r"|\bfears? (?:of|over|that)\b[^.;\n]{0,60}"
     r"|\b(?:protect\w*|defen[cds]\w*|guard\w*|prevent\w*|detect\w*|resilien\w*|shield\w*|"
     r"recover\w*|block\w*|fight\w*|combat\w*|mitigat\w*|secur\w+|insur\w+|prepar\w*)"
@@ -99,6 +110,19 @@ _ADVISORY = re.compile(
 _ADVISORY_EFFECT = re.compile(
     r"\b(?:can|could|may|might|allow\w*|enabl\w*|lets?)\s+(?:\w+\s+){0,4}?"
     r"(?:steal|exfiltrate|leak|breach|hack|compromise)\w*\b",
+)
+
+
+_MONTHS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    "spring|summer|fall|autumn|winter|year|month|week"
+)
+# An incident of the past named as such: "last October's ransomware attack".
+_PAST_INCIDENT = re.compile(
+    r"\b(?:last|previous|prior|earlier)\s+(?:" + _MONTHS + r")(?:['’]s)?\s+(?:[\w$-]+\s+){0,3}?"
+    r"(?:cyber[\s-]?attack|cyber\s*security\s+(?:breach|incident)|data\s+breach|breach|hack|"
+    r"ransomware\s+attack|ransomware|attack|incident)\w*"
+    r"|昨年の|前年の|先月の"
 )
 
 
@@ -139,3 +163,18 @@ def assess(text: str, *, by_nature: bool = False) -> Relevance:
     if advisory:
         return Relevance(False, terms, "a vulnerability advisory")
     return Relevance(False, terms)
+
+
+def recalls_a_past_incident(title: str, summary: str) -> bool:
+    """Tell whether news about something else only recalls an earlier incident.
+
+    "CommonSpirit cuts 2,000 jobs" citing "a $160 million hit from last October's
+    ransomware attack" is news about jobs: the headline reports no incident and the summary
+    speaks of one only as past.
+    """
+    if not summary or assess(title).incident:
+        return False
+    lowered = unicodedata.normalize("NFKC", summary).lower()
+    if not _PAST_INCIDENT.search(lowered):
+        return False
+    return not assess(_PAST_INCIDENT.sub(" ", lowered)).incident

@@ -136,6 +136,32 @@ SEVERAL: list[tuple[str, str, set[str]]] = [
         "Henry Schein shares dipped 2.11% after a cybersecurity incident over the weekend.",
         {"Henry Schein"},
     ),
+    # A brand used as a lure or a tool, a company reporting attacks on others.
+    (
+        "Cybercriminals pose as LastPass staff to hack password vaults",
+        "LastPass is warning of a malicious campaign targeting its users with the "
+        "CryptoChameleon phishing kit that is associated with cryptocurrency theft.",
+        set(),
+    ),
+    (
+        "Hackers abuse Microsoft Teams to push malware in ransomware attacks",
+        "Ransomware affiliates are sending Teams messages impersonating IT help desks to breach "
+        "corporate networks.",
+        set(),
+    ),
+    (
+        "Iranian hackers breach defense orgs in password spray attacks",
+        "Microsoft says an Iranian-backed threat group has targeted thousands of organizations "
+        "in the U.S. and worldwide in password spray attacks since February 2023.",
+        set(),
+    ),
+    (
+        "Microsoft: Chinese hackers breached US govt Exchange email accounts",
+        "A Chinese hacking group has breached the email accounts of more than two dozen "
+        "organizations worldwide, including U.S. and Western European government agencies, "
+        "according to Microsoft.",
+        {"Microsoft"},
+    ),
     # A wave covered as one story: each company's own attack is told.
     (
         "Harrods joins M&S and Co-op in recent wave of cyberattacks on UK retailers",

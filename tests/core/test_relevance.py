@@ -54,6 +54,18 @@ NOT_INCIDENTS = [
     "New Windows 10 22H2 beta fixes memory leaks and crashes",
     "トヨタ紡織、欧州で最大40億円流出 業績修正を検討",
     "Energy stocks rose as crude climbed on fears of an Iranian attack on Israel",
+    # A breach of a contract or duty, and a breach's lawsuit settled or dropped long after.
+    "Casio sues former distributor for breach of contract",
+    "Directors accused of breach of fiduciary duty over the merger",
+    "Motion for Preliminary Approval of Accellion Data Breach Settlement Filed in California",
+    "Blackbaud agrees to $49.5 million settlement for ransomware data breach",
+    "SEC Drops Lawsuit Against SolarWinds and CISO Over Sunburst Attack",
+    "The U.S. SEC dismissed its lawsuit against SolarWinds and CISO Timothy Brown over "
+    "allegedly misleading cybersecurity disclosures related to the 2020 Russian-linked "
+    "Sunburst attack, after a judge rejected most claims.",
+    "Shares Of Meatpacking Giant JBS Fall In Debut On The NYSE\nShares of Brazilian meat giant "
+    "JBS dropped 3.9%; a photo caption recalls the 2021 ransomware demand against its "
+    "American subsidiary.",
     # 不正 as wrongdoing: inspection and certification scandals.
     "トヨタなど5社が認証不正、対象車の出荷停止 国交省立ち入り検査へ",
     "「型式指定」巡る不正、トヨタやマツダなど5社で確認",
@@ -84,3 +96,21 @@ def test_structured_sources_are_incidents_by_nature() -> None:
 def test_terms_are_reported() -> None:
     """The words that made the decision come back, for the alert's reason."""
     assert "ransomware" in assess("Casio hit by ransomware").terms
+
+
+def test_news_about_something_else_that_recalls_an_incident_is_not_one() -> None:
+    """A headline about jobs that cites last October's attack is not a disclosure."""
+    from bot.core.relevance import recalls_a_past_incident
+
+    summary = (
+        "CommonSpirit Health eliminated about 2,000 full-time positions in its fiscal fourth "
+        "quarter; it cited labor shortages, inflation and a $160 million hit from last "
+        "October's ransomware attack."
+    )
+    assert recalls_a_past_incident("CommonSpirit cuts 2,000 jobs", summary)
+    # The same words under a headline about the attack are a follow-up of the incident.
+    assert not recalls_a_past_incident("CommonSpirit says ransomware attack cost $160M", summary)
+    # Another incident besides the one recalled is still news.
+    assert not recalls_a_past_incident(
+        "CommonSpirit cuts 2,000 jobs", summary + " Hackers stole patient data again in May."
+    )
