@@ -82,9 +82,11 @@ _CUES_BEFORE = frozenset(
 )
 # A preposition counts when an incident noun precedes it: "attack on", "breach at".
 _INCIDENT_NOUNS = frozenset(
-    "attack attacks cyberattack cyberattacks breach breaches hack hacks intrusion incident "
-    "ransomware compromise".split()
+    "attack attacks cyberattack cyberattacks breach breaches hack hacks intrusion intrusions "
+    "incident incidents ransomware compromise".split()
 )
+# Something an organization holds: "a bucket controlled by Capita", "servers run by Dell".
+_HELD_BY = frozenset("controlled operated owned run managed held maintained hosted used".split())
 _PREPOSITIONS = frozenset({"on", "at", "of", "against"})
 _WORD = re.compile(r"[\w'’&+.-]+")
 # A notice in a company's own voice: "we", "our", 当社, 弊社, or the form of a notice.
@@ -515,6 +517,8 @@ def _cue(surface: str, start: int, end: int) -> str | None:
             return f"{word!r} before it"
     if len(before) >= 2 and before[-1] in _PREPOSITIONS and before[-2] in _INCIDENT_NOUNS:
         return f"{before[-2]} {before[-1]!r} before it"
+    if len(before) >= 2 and before[-1] == "by" and before[-2] in _HELD_BY:
+        return f"'{before[-2]} by' before it"
     return None
 
 

@@ -79,6 +79,9 @@ _RETRO_AFTER = re.compile(
 _JA_ALSO_AFTER = re.compile(r"^(?:でも|と同様|に続)")
 # "Flagstar Bank customers were also informed", "日本航空も": another victim, told in passing.
 _ALSO_AFTER = re.compile(r"(?i:\balso\b|\bas well\b)|^も")
+# One of a list of companies ("firms linked to Salesforce, including Disney, Google, IKEA,
+# Toyota, Qantas"): named among others, not told as a victim of its own.
+_LIST_BEFORE = re.compile(r"(?i:\b(?:including|such as|like|among them|among))\s+" + _LIST + "$")
 # The outlet that was told, contacted or leaked to.
 _MEDIA_BEFORE = re.compile(
     r"(?i:\b(?:told|tells|telling|contacted|contacting|interview with|speaking to|spoke to|"
@@ -219,8 +222,13 @@ def _roles(text: _Text, mention: Mention, others: Sequence[Mention]) -> _Roles:
         roles.strong, roles.strong_at = True, offset + strong.start()
     elif _JA_ALSO_AFTER.match(post):
         roles.strong, roles.strong_at = True, mention.start
+    listed = _LIST_BEFORE.search(near)
+    if listed:
+        items = near[listed.start() :] + post[:80]
+        listed = listed if items.count(",") + items.count(" and ") >= 2 else None
     roles.weak = bool(
-        _WEAK_BEFORE.search(words)
+        listed
+        or _WEAK_BEFORE.search(words)
         or (re.search(r"(?i:\bthe)\s+(?:[\w-]+\s+)?$", near) and _THE_INCIDENT.match(post))
         or (possessive and _THE_INCIDENT.match(post))
         or _NO_SIGN.search(pre + post)

@@ -106,6 +106,19 @@ CASES: list[tuple[str, str, set[str]]] = [
     ("Hospitals are a prime target of ransomware gangs", "", set()),
     ("Asahi Shimbun: hackers leak data of nursing care provider", "", set()),
     ("Japan's Asahi halts production after cyberattack", "", {"Asahi Group Holdings"}),
+    # An organization that holds things, incidents at it.
+    (
+        "Captia have a new cyber issue",
+        "Colchester city council started an investigation into "
+        "an unsecured Amazon S3 bucket controlled by Capita that exposed benefits received by "
+        "residents.",
+        {"Capita"},
+    ),
+    (
+        "Capita Issued Erroneous Breach Details, Officials Report",
+        "Notifications tied to two separate incidents at Capita continue.",
+        {"Capita"},
+    ),
     # A longer name that holds an ordinary-word name is someone else's.
     (
         "80,000 Australian government employees impacted by ransomware attack on Frontier Software",

@@ -136,6 +136,15 @@ SEVERAL: list[tuple[str, str, set[str]]] = [
         "Henry Schein shares dipped 2.11% after a cybersecurity incident over the weekend.",
         {"Henry Schein"},
     ),
+    # One of a list of the gang's victims, in a story about another.
+    (
+        "Qantas says 'legal protections in place' as cyber hacking group threatens to release "
+        "personal data",
+        "Scattered Lapsus$ Hunters reportedly threatens to release stolen data from dozens of "
+        "firms linked to Salesforce, including Disney, Google, IKEA, Toyota, Qantas, Air France "
+        "and KLM, unless a ransom is paid.",
+        {"Qantas"},
+    ),
     # A brand used as a lure or a tool, a company reporting attacks on others.
     (
         "Cybercriminals pose as LastPass staff to hack password vaults",
