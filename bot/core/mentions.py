@@ -82,6 +82,12 @@ _ALSO_AFTER = re.compile(r"(?i:\balso\b|\bas well\b)|^も")
 # One of a list of companies ("firms linked to Salesforce, including Disney, Google, IKEA,
 # Toyota, Qantas"): named among others, not told as a victim of its own.
 _LIST_BEFORE = re.compile(r"(?i:\b(?:including|such as|like|among them|among))\s+" + _LIST + "$")
+# Said of a victim in words that are not incident terms: "Shell confirmed it was affected".
+_HIT = re.compile(
+    r"(?i:\b(?:confirm\w*|says|said|acknowledg\w*|admit\w*)\s+(?:that\s+)?(?:it|they)\s+"
+    r"(?:was|were|had been|has been)\s+(?:affected|impacted|hit|breached|compromised)\b"
+    r"|\bamong\s+the\s+(?:first\s+)?(?:\d+\s+)?(?:victims|names)\b)"
+)
 # The outlet that was told, contacted or leaked to.
 _MEDIA_BEFORE = re.compile(
     r"(?i:\b(?:told|tells|telling|contacted|contacting|interview with|speaking to|spoke to|"
@@ -156,7 +162,9 @@ class _Roles:
     @property
     def victim(self) -> bool:
         """Named in a clause that reports an incident, with no cue of a passing mention."""
-        return bool(self.clause) and assess(self.clause).strong
+        return bool(self.clause) and (
+            _HIT.search(self.clause) is not None or assess(self.clause).strong
+        )
 
     @property
     def aside(self) -> bool:
@@ -316,11 +324,8 @@ def passing(mentions: Mapping[int, Sequence[Span]], surface: str, title_end: int
         if company in subjects:
             continue
         ms = by_company[company]
-        if title:
-            # Beside a headline's subject, a company counts only as its platform or vendor,
-            # or as a victim of the same platform.
-            if not any((roles[m].link or roles[m].victim) and not roles[m].aside for m in ms):
-                result.add(company)
-        elif all(in_passing(m, weak=True) for m in ms):
+        # Beside the story's subject, a company counts as its platform or vendor, or as a
+        # victim told in a clause of its own.
+        if not any((roles[m].link or roles[m].victim) and not roles[m].aside for m in ms):
             result.add(company)
     return result

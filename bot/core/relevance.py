@@ -18,6 +18,7 @@ _STRONG_EN = re.compile(
     r"cyber[\s-]?(?:security[\s-])?(?:incidents?|issues?|events?)|security incidents?|"
     r"ransomware|"
     r"hack(?:s|ed|ing)?|hackers?|leak(?:s|ed)?|stolen|stole|steal(?:s|ing)?|exfiltrat\w*|"
+    r"infiltrat(?:ed|es|ing|ion)|"
     r"data theft|theft of (?:customer|personal|employee|patient)\w* (?:data|information)|"
     r"unauthori[sz]ed (?:access|part(?:y|ies)|third part(?:y|ies)|actor)|intrusions?|"
     r"extort(?:ion|ed|s)?|ransom demand|compromised|leak site|dark web|cyber[\s-]?criminals?|"

@@ -119,9 +119,18 @@ SEVERAL: list[tuple[str, str, set[str]]] = [
         set(),
     ),
     (
+        "Major European airports face unprecedented delays after cyberattack on critical "
+        "service provider",
+        "London Heathrow, Brussels and Berlin faced delays after a suspected cyberattack on "
+        "Collins Aerospace's MUSE software; EasyJet, Delta and United Airlines activated "
+        "contingency plans.",
+        set(),
+    ),
+    (
         "Chinese Hackers Breach US Telecoms, Access Wiretap Systems",
-        "Chinese group Salt Typhoon infiltrated Verizon, AT&T and Lumen Technologies networks; "
-        "Cisco said it found no sign its routers were compromised.",
+        "Chinese group Salt Typhoon infiltrated Verizon, AT&T and Lumen Technologies networks, "
+        "reaching systems used for court-authorized wiretapping; Cisco said it found no sign "
+        "its routers were compromised, and Microsoft is analyzing the attack.",
         {"Verizon", "AT&T"},
     ),
     (
