@@ -312,13 +312,16 @@ def passing(mentions: Mapping[int, Sequence[Span]], surface: str, title_end: int
     ):
         subjects.add(lead.company)
     if not subjects:
-        # No headline subject: the first company not named in passing, weak cues first.
-        rest = [m for m in found if not in_passing(m, weak=True)] or [
-            m for m in found if not in_passing(m, weak=False)
-        ]
-        if not rest:
-            return set(companies)
-        subjects.add(rest[0].company)
+        # Neither the headline nor the lead names a watched company: the story is about
+        # someone else, and a company counts only with proof of its own.
+        return {
+            company
+            for company in companies
+            if not any(
+                (roles[m].link or roles[m].victim) and not roles[m].aside
+                for m in by_company[company]
+            )
+        }
     result = set()
     for company in companies:
         if company in subjects:
