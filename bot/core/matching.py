@@ -321,8 +321,9 @@ class Matcher:
         relevance = assess(disclosure.text, by_nature=disclosure.incident_by_nature)
         if not relevance.incident:
             return []
+        year = disclosure.published.year if disclosure.published else None
         if not disclosure.incident_by_nature and recalls_a_past_incident(
-            disclosure.title, disclosure.summary
+            disclosure.title, disclosure.summary, year
         ):
             return []
         domains = self._domain_hits(disclosure)

@@ -107,6 +107,16 @@ _ADVISORY = re.compile(
     r"\bpatch(?:es|ed)?\b|\bflaws?\b|\bzero[\s-]day\b|\bwarns?\b[^.;\n]{0,40}?\b(?:of|about)\b|"
     r"脆弱性|セキュリティ(?:アップデート|更新)|修正プログラム",
 )
+# In an advisory, "compromised" and "hackers" alone describe the product's exposure
+# ("IOS XE devices compromised", "hackers backdooring routers"); an incident needs its
+# victims or their data named as well.
+_EXPOSURE_ONLY = frozenset(
+    "compromised hack hacks hacked hacking hacker hackers cybercriminal cybercriminals".split()
+)
+_VICTIM_SIDE = re.compile(
+    r"\b(?:victims?|customers?|users?|members?|patients?|employees?|data|records|accounts?|"
+    r"transactions?|information|files)\b|顧客|個人情報|会員|利用者"
+)
 # A flaw's effect in an advisory ("could allow attackers to steal data") is not an event.
 _ADVISORY_EFFECT = re.compile(
     r"\b(?:can|could|may|might|allow\w*|enabl\w*|lets?)\s+(?:\w+\s+){0,4}?"
@@ -119,11 +129,21 @@ _MONTHS = (
     "spring|summer|fall|autumn|winter|year|month|week"
 )
 # An incident of the past named as such: "last October's ransomware attack".
-_PAST_INCIDENT = re.compile(
-    r"\b(?:last|previous|prior|earlier)\s+(?:" + _MONTHS + r")(?:['’]s)?\s+(?:[\w$-]+\s+){0,3}?"
+_INCIDENT_NOUN = (
     r"(?:cyber[\s-]?attack|cyber\s*security\s+(?:breach|incident)|data\s+breach|breach|hack|"
     r"ransomware\s+attack|ransomware|attack|incident)\w*"
-    r"|昨年の|前年の|先月の"
+)
+_PAST_INCIDENT = re.compile(
+    r"\b(?:last|previous|prior|earlier)\s+(?:"
+    + _MONTHS
+    + r")(?:['’]s)?\s+(?:[\w$-]+\s+){0,3}?"
+    + _INCIDENT_NOUN
+    + r"|昨年の|前年の|先月の"
+)
+# "a fall 2022 cybersecurity breach", "the 2021 ransomware demand": past when the year is.
+_DATED_INCIDENT = re.compile(
+    r"\b(?:a|an|the|its|their)\s+(?:(?:" + _MONTHS + r")\s+)?((?:19|20)\d\d)\s+"
+    r"(?:[\w$-]+\s+){0,3}?" + _INCIDENT_NOUN
 )
 
 
@@ -154,6 +174,9 @@ def assess(text: str, *, by_nature: bool = False) -> Relevance:
     if japanese:
         strong += [m.group(0) for m in _STRONG_JA.finditer(cleaned)]
         weak += [m.group(0) for m in _WEAK_JA.finditer(cleaned)]
+    exposure = advisory and strong and all(t in _EXPOSURE_ONLY for t in strong)
+    if exposure and not _VICTIM_SIDE.search(cleaned):
+        weak, strong = weak + strong, []
     terms = tuple(dict.fromkeys(t.lower() for t in strong + weak))
     if by_nature:
         return Relevance(True, terms, "incident by nature of the source", strong=bool(strong))
@@ -166,16 +189,22 @@ def assess(text: str, *, by_nature: bool = False) -> Relevance:
     return Relevance(False, terms)
 
 
-def recalls_a_past_incident(title: str, summary: str) -> bool:
+def recalls_a_past_incident(title: str, summary: str, year: int | None = None) -> bool:
     """Tell whether news about something else only recalls an earlier incident.
 
     "CommonSpirit cuts 2,000 jobs" citing "a $160 million hit from last October's
     ransomware attack" is news about jobs: the headline reports no incident and the summary
-    speaks of one only as past.
+    speaks of one only as past (last October's, or dated before ``year``, the year of
+    publication).
     """
     if not summary or assess(title).incident:
         return False
     lowered = unicodedata.normalize("NFKC", summary).lower()
-    if not _PAST_INCIDENT.search(lowered):
+    cleaned = _PAST_INCIDENT.sub(" ", lowered)
+    if year is not None:
+        cleaned = _DATED_INCIDENT.sub(
+            lambda m: " " if int(m.group(1)) < year else m.group(0), cleaned
+        )
+    if cleaned == lowered:
         return False
-    return not assess(_PAST_INCIDENT.sub(" ", lowered)).incident
+    return not assess(cleaned).incident

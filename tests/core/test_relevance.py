@@ -16,6 +16,10 @@ INCIDENTS = [
     "KADOKAWA、ランサムウェアを含むサイバー攻撃を受けたと発表",
     "東京ガスに不正アクセス、416万人分の個人情報流出の可能性",
     "LINEヤフー、情報漏洩が51万件に拡大",
+    # A flaw exploited against named victims or their data is an incident.
+    "The Clop cyber crime cartel began naming victims compromised via a SQL injection flaw",
+    "7-Eleven’s mobile payment app shut down after hackers nab $500K from customers; a "
+    "password reset flaw let anyone take over accounts.",
     # Plural and accidental forms.
     "Cyber hacks the 'new normal' as Qantas faces ransom",
     "Microsoft AI researchers accidentally exposed terabytes of sensitive data",
@@ -54,6 +58,12 @@ NOT_INCIDENTS = [
     "New Windows 10 22H2 beta fixes memory leaks and crashes",
     "トヨタ紡織、欧州で最大40億円流出 業績修正を検討",
     "Energy stocks rose as crude climbed on fears of an Iranian attack on Israel",
+    # A vendor's advisory about exploited devices names no victim.
+    "Cisco discloses new IOS XE zero-day exploited to deploy malware implant\nCisco disclosed "
+    "a new high-severity zero-day (CVE-2023-20273), actively exploited to deploy malicious "
+    "implants on IOS XE devices compromised using the CVE-2023-20198 zero-day.",
+    "US and Japan warn of Chinese hackers backdooring Cisco routers\nA joint advisory sheds "
+    "light on the techniques the Chinese threat actors known as BlackTech use.",
     # A breach of a contract or duty, and a breach's lawsuit settled or dropped long after.
     "Casio sues former distributor for breach of contract",
     "Directors accused of breach of fiduciary duty over the merger",
@@ -110,6 +120,14 @@ def test_news_about_something_else_that_recalls_an_incident_is_not_one() -> None
     assert recalls_a_past_incident("CommonSpirit cuts 2,000 jobs", summary)
     # The same words under a headline about the attack are a follow-up of the incident.
     assert not recalls_a_past_incident("CommonSpirit says ransomware attack cost $160M", summary)
+    # A dated incident is past when its year is before the year of publication.
+    dated = (
+        "CommonSpirit Health reported a $1.4 billion operating loss for fiscal 2023, including "
+        "a $160 million impact from a fall 2022 cybersecurity breach."
+    )
+    title = "CommonSpirit Health ends fiscal year with $1.4B operating loss, 2,000 job cuts"
+    assert recalls_a_past_incident(title, dated, 2023)
+    assert not recalls_a_past_incident(title, dated, 2022)
     # Another incident besides the one recalled is still news.
     assert not recalls_a_past_incident(
         "CommonSpirit cuts 2,000 jobs", summary + " Hackers stole patient data again in May."
