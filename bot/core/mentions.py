@@ -104,11 +104,16 @@ _LURE_BEFORE = re.compile(
     r"(?i:\b(?:pos(?:e|es|ed|ing)\s+as|impersonat\w*|masquerad\w*\s+as|spoof\w*|fake|"
     r"abus(?:e|es|ed|ing)))\s+(?:the\s+)?$"
 )
-_LURE_AFTER = re.compile(r"^[-‐](?i:themed|branded)\b|^\s+(?i:phishing|lures?)\b")
+_LURE_AFTER = re.compile(
+    r"^[-‐](?i:themed|branded)\b|^\s+(?i:phishing|lures?)\b"
+    r"|^\s+(?i:(?:is|was|are)\s+)?(?i:among\s+)?(?i:the\s+)?(?i:most[\s-]impersonated)\b"
+)
 # A company reporting attacks on others: "Microsoft says an Iranian-backed threat group has
 # targeted thousands of organizations", "LastPass is warning of a malicious campaign".
 _REPORTER_AFTER = re.compile(
     r"^(?:\s+(?:Threat Intelligence|Talos|Security Response Center|Threat Analysis Group)\b"
+    r"|\s+(?i:(?:security\s+|threat\s+)?researchers?\s+(?:have\s+)?(?:uncover\w*|discover\w*|"
+    r"found|find|spot\w*|warn\w*|say|said|detail\w*|identif\w*|observ\w*|track\w*))\b"
     r"|\s+(?i:says|said|warns|warned|reports|reported|observed|tracks|tracked|detected|"
     r"spotted|uncovered|discovered|found)\b[^;]{0,120}?(?i:\b(?:organi[sz]ations|companies|"
     r"entities|governments|agencies|firms|targets|sectors|industries)\b)"

@@ -180,6 +180,9 @@ SEVERAL: list[tuple[str, str, set[str]]] = [
         "according to Microsoft.",
         {"Microsoft"},
     ),
+    ("Report: Microsoft among most impersonated brands in phishing attacks", "", set()),
+    ("Microsoft researchers uncover new ransomware strain targeting hospitals", "", set()),
+    ("Microsoft AI researchers inadvertently disclosed 38TB of data.", "", {"Microsoft"}),
     # A wave covered as one story: each company's own attack is told.
     (
         "Harrods joins M&S and Co-op in recent wave of cyberattacks on UK retailers",
