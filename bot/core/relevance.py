@@ -20,7 +20,8 @@ _STRONG_EN = re.compile(
     r"hack(?:s|ed|ing)?|hackers?|leak(?:s|ed)?|stolen|stole|steal(?:s|ing)?|exfiltrat\w*|"
     r"infiltrat(?:ed|es|ing|ion)|"
     r"data theft|theft of (?:customer|personal|employee|patient)\w* (?:data|information)|"
-    r"unauthori[sz]ed (?:access|part(?:y|ies)|third part(?:y|ies)|actor)|intrusions?|"
+    r"unauthori[sz]ed (?:access\w*|part(?:y|ies)|third part(?:y|ies)|actors?|activity|logins?|"
+    r"transactions?|users?|individuals?|person)|intrusions?|"
     r"extort(?:ion|ed|s)?|ransom demand|compromised|leak site|dark web|cyber[\s-]?criminals?|"
     # "exposed 38TB of private data", "accidentally disclosed terabytes of files"
     r"(?:expos(?:ed|es|ing)|(?:inadvertently|accidentally|mistakenly) (?:disclos|publish|shar)\w*)"
@@ -29,10 +30,10 @@ _STRONG_EN = re.compile(
 # Terms that describe attacks in general; alone they also fit advisories.
 _WEAK_EN = re.compile(
     r"\b(?:attack(?:s|ed|ers?)?|threat actors?|malicious (?:actors?|activity)|exploit(?:s|ed)?|"
-    r"compromise)\b",
+    r"compromise|malware|suspicious activity|account takeovers?|credential stuffing)\b",
 )
 _STRONG_JA = re.compile(
-    r"不正アクセス|ランサムウ[ェエ]ア|情報漏え?い|情報漏洩|漏えい|漏洩|流出|サイバー攻撃|"
+    r"不正アクセス|ランサム(?:ウ[ェエ]ア)?|情報漏え?い|情報漏洩|漏えい|漏洩|流出|サイバー攻撃|"
     r"(?:マルウ[ェエ]ア|ウイルス|エモテット)(?:に|へ)?の?感染|"
     r"サイバーインシデント|セキュリティインシデント|不正侵入|窃取|身代金|ハッキング|"
     r"攻撃を受け|被害を受け"
@@ -40,7 +41,7 @@ _STRONG_JA = re.compile(
 # "不正" is any wrongdoing: it counts in computer compounds (不正ログイン, 不正に流出, 不正送金),
 # not alone ("不正が確認") nor in the compounds of a scandal (検査不正, 不正行為).
 _WEAK_JA = re.compile(
-    r"攻撃|侵害|インシデント|"
+    r"攻撃|侵害|インシデント|マルウ[ェエ]ア|乗っ取|なりすまし|"
     r"(?<!検査)(?<!認証)(?<!品質)(?<!会計)(?<!試験)(?<!燃費)(?<!組織的)"
     r"不正(?:に|な(?!検査|行為)|"
     r"(?!行為|検査|会計|経理|受給|請求|契約|競争|表示|入試|融資|問題)[\u30a0-\u30ff\u4e00-\u9fff])"
@@ -92,11 +93,11 @@ _NOT_AN_EVENT = re.compile(
     r"(?:breach\w*|cyber\w*|attack\w*|incident\w*|ransomware|hack\w*)",
 )
 _NOT_AN_EVENT_JA = re.compile(
-    r"(?:ランサムウェア|サイバー攻撃|不正アクセス|情報漏え?い|情報漏洩|漏えい)"
+    r"(?:ランサム(?:ウ[ェエ]ア)?|マルウ[ェエ]ア|サイバー攻撃|不正アクセス|情報漏え?い|情報漏洩|漏えい)"
     r"(?:対策|防止|検知|保護|防御|への備え|に備え|から守|リスク|訓練|演習|保険)"
     r"|(?:対策|防御|検知|保護)(?:ソリューション|製品|サービス)"
     # A denial: "サイバー攻撃を受けた可能性は低い", "不正アクセスではない".
-    r"|(?:サイバー攻撃|不正アクセス|ランサムウェア|ハッキング|情報漏え?い|情報漏洩)[^。、]{0,8}?"
+    r"|(?:サイバー攻撃|不正アクセス|ランサム(?:ウ[ェエ]ア)?|ハッキング|情報漏え?い|情報漏洩)[^。、]{0,8}?"
     r"(?:可能性は低い|ではない|ではなく|でない|ではありません|を否定|は否定)"
     # Money or people flowing out, not data: "40億円が流出", "人材流出".
     r"|(?:円|ドル|ユーロ|資金|現金|預金|人材|人口)(?:の資金|相当)?(?:が|を)?流出"

@@ -20,6 +20,10 @@ INCIDENTS = [
     "The Clop cyber crime cartel began naming victims compromised via a SQL injection flaw",
     "7-Eleven’s mobile payment app shut down after hackers nab $500K from customers; a "
     "password reset flaw let anyone take over accounts.",
+    # Short and everyday forms: ランサム被害, malware, unauthorized activity.
+    "無印良品のネットストア停止　委託先アスクルのランサム被害で",
+    "Toyota supplier hit by malware, production halted",
+    "Bank detects unauthorized activity on customer accounts",
     # Plural and accidental forms.
     "Cyber hacks the 'new normal' as Qantas faces ransom",
     "Microsoft AI researchers accidentally exposed terabytes of sensitive data",
@@ -42,6 +46,7 @@ NOT_INCIDENTS = [
     "Companies could face ransomware attacks this holiday season, experts say",
     "カシオ、新製品G-SHOCKを発売",
     "ランサムウェア対策ソリューションを提供開始",
+    "ランサム対策の新サービスを発表",
     "カシオ計算機、電卓アプリの脆弱性を修正",
     # Outages with the attack denied, ruled out or only guessed at.
     "BA cancels flights after IT failure, says it was not a cyber attack – Reuters",
