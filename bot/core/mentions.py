@@ -197,11 +197,12 @@ class _Text:
         return self.surface[begin:start], self.surface[end:stop]
 
 
-def _roles(text: _Text, mention: Mention, others: Sequence[Mention]) -> _Roles:
+def _roles(
+    text: _Text, mention: Mention, others: Sequence[Mention], *, aside_only: bool = False
+) -> _Roles:
     pre, post = text.around(mention.start, mention.end)
     near = pre[-120:]
     roles = _Roles()
-    roles.link = bool(_LINK_BEFORE.search(near) or _LINK_AFTER.search(post))
     roles.media = bool(
         _MEDIA_BEFORE.search(near)
         or _MEDIA_AFTER.search(post)
@@ -226,6 +227,9 @@ def _roles(text: _Text, mention: Mention, others: Sequence[Mention]) -> _Roles:
         gap = mention.end + len(post) - len(post.lstrip())
         owner = any(o.company != mention.company and o.start == gap for o in others)
     roles.owner = owner
+    if aside_only:
+        return roles
+    roles.link = bool(_LINK_BEFORE.search(near) or _LINK_AFTER.search(post))
     roles.product = not possessive and _PRODUCT_AFTER.match(post) is not None
     tail = _LAST_WORDS.search(near)
     words = tail.group(0) if tail else ""
@@ -272,8 +276,15 @@ def passing(mentions: Mapping[int, Sequence[Span]], surface: str, title_end: int
     if not found:
         return set()
     text = _Text(surface)
-    roles = {m: _roles(text, m, found) for m in found}
     companies = list(dict.fromkeys(m.company for m in found))
+    if len(companies) == 1:
+        # The common case, read lazily: a headline mention not named aside settles it.
+        title_role = next(
+            (_roles(text, m, found, aside_only=True) for m in found if m.in_title), None
+        )
+        if title_role is not None and not title_role.aside:
+            return set()
+    roles = {m: _roles(text, m, found) for m in found}
     by_company = {c: [m for m in found if m.company == c] for c in companies}
     if len(companies) == 1:
         [company] = companies
