@@ -163,6 +163,22 @@ CASES: list[tuple[str, str, set[str]]] = [
     # Passing mentions beside the subject of a story.
     ("Harrods hit by cyber attack", "It follows attacks on M&S and Co-op.", {"Harrods"}),
     ("Clorox hack tied to Scattered Spider", "Also blamed for the MGM breach.", {"Clorox"}),
+    # A Latin name after Japanese letters, as Japanese outlets write foreign companies.
+    ("米Microsoftにサイバー攻撃、幹部のメールが盗まれる", "", {"Microsoft"}),
+    # An ordinary-word name shown an organization by what it holds.
+    (
+        "Customer records exposed in unsecured database",
+        "Researchers found a database operated by Orange that exposed the personal data of "
+        "customers.",
+        {"Orange"},
+    ),
+    # News about something else that only recalls an incident.
+    (
+        "CommonSpirit cuts 2,000 jobs",
+        "CommonSpirit Health eliminated about 2,000 positions; it cited labor shortages and a "
+        "$160 million hit from last October's ransomware attack.",
+        set(),
+    ),
 ]
 
 

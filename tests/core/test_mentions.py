@@ -255,3 +255,138 @@ def test_a_company_alone_in_a_comparison_is_not_the_story() -> None:
     assert passing({0: [(text.index("Casio"), text.index("Casio") + 5)]}, text, 26) == {0}
     lead = "Casio hit by ransomware\nCasio said data was stolen."
     assert passing({0: [(0, 5), (24, 29)]}, lead, 23) == set()
+
+
+# One case per role a mention can play, each the only cue that decides it.
+ROLES: list[tuple[str, str, str, set[str]]] = [
+    (
+        "a victim told only by the data stolen from it",
+        "Ticketmaster confirms data breach after hackers list 560 million customers",
+        "ShinyHunters also claims to have stolen data from Santander, the Spanish bank.",
+        {"Ticketmaster", "Santander"},
+    ),
+    (
+        "a victim told only by its own statement",
+        "Clop begins naming alleged MOVEit victims",
+        "The gang listed names compromised through Progress Software’s MOVEit product, and "
+        "Shell confirmed it was affected.",
+        {"Progress Software", "Shell"},
+    ),
+    (
+        "a victim told only as among the first names listed",
+        "Clop begins naming alleged MOVEit victims",
+        "The gang listed names compromised through Progress Software’s MOVEit product; fuel "
+        "giant Shell is among the first 12 names.",
+        {"Progress Software", "Shell"},
+    ),
+    (
+        "one company after 'including' is not a list of others",
+        "Snowflake customers hit in data theft campaign",
+        "The hackers stole data from Snowflake customers, including Ticketmaster.",
+        {"Snowflake", "Ticketmaster"},
+    ),
+    (
+        "the summary's lead is a subject even without incident words of its own",
+        "Australian telco hit by data breach affecting 9.8 million",
+        "Optus said names, birth dates and phone numbers of customers were exposed; Telstra "
+        "was not affected.",
+        {"Optus"},
+    ),
+    (
+        "a name ending in s, in the possessive, before its incident",
+        "30,000 Telstra employees exposed in data breach",
+        "Data of 30,000 current and former Telstra employees was exposed in a third-party "
+        "breach that the telco believes was timed to capitalise on Optus’ hack.",
+        {"Telstra"},
+    ),
+    (
+        "'the' company's incident as a reference point",
+        "Caesars says hackers stole customer data",
+        "Caesars Entertainment paid a ransom, according to reports; the MGM hack shut down "
+        "slot machines for days.",
+        {"Caesars Entertainment"},
+    ),
+    (
+        "a company after 'after' beside the subject",
+        "Caesars says hackers stole customer data",
+        "Caesars Entertainment said hackers stole data, weeks after MGM Resorts was hacked by "
+        "the same gang.",
+        {"Caesars Entertainment"},
+    ),
+    (
+        "customers of another company 'also' informed",
+        "Accellion Data Breach Ensnares Energy Giant Shell",
+        "Shell disclosed that attackers gained access to personal data in its Accellion File "
+        "Transfer Appliance; Flagstar Bank customers were also informed their data was exposed "
+        "via the FTA breach, and Clop is extorting victims.",
+        {"Shell", "Accellion"},
+    ),
+    (
+        "a maker's repository as the place of someone else's breach",
+        "Okta's source code stolen after GitHub repositories hacked",
+        "",
+        {"Okta"},
+    ),
+    (
+        "a team of a company reporting what it saw",
+        "Microsoft Threat Intelligence says Storm-0501 hit hybrid cloud environments with "
+        "ransomware",
+        "",
+        set(),
+    ),
+    (
+        "a brand used as the theme of a lure",
+        "Hackers send Microsoft-themed emails to steal credentials",
+        "",
+        set(),
+    ),
+    (
+        "the owner of an unwatched victim, 'owned by'",
+        "Foxsemicon hit by LockBit ransomware",
+        "The Taiwanese chipmaker, owned by Foxconn, had its websites defaced by attackers.",
+        set(),
+    ),
+    (
+        "the owner of an unwatched victim, '-owned'",
+        "Foxconn-owned chipmaker Foxsemicon hit by LockBit ransomware",
+        "",
+        set(),
+    ),
+    (
+        "the outlet credited at the end of a Japanese story",
+        "カシオにサイバー攻撃、システム障害が発生",
+        "カシオ計算機は、ランサムウェア攻撃を受けて個人情報が流出したと発表した（日経）",
+        {"Casio"},
+    ),
+    (
+        "a Japanese company said to be unaffected",
+        "アスクルにランサムウェア攻撃、受注を停止",
+        "アスクルは19日、ランサムウェア感染によるシステム障害が発生したと発表した。"
+        "セブン&アイ・ホールディングスは、サイバー攻撃による自社への影響はないとしている。",
+        {"Askul"},
+    ),
+    (
+        "a Japanese vendor named as such",
+        "良品計画、ネットストアを停止",
+        "良品計画は20日、ネットストアを停止した。配送委託先のアスクルでもランサムウェア感染が"
+        "確認された。",
+        {"Ryohin Keikaku", "Askul"},
+    ),
+    (
+        "a Japanese comparison with 同様",
+        "NECにサイバー攻撃、防衛関連ファイルに不正アクセス",
+        "NECは31日、サーバーの一部がサイバー攻撃を受けたと発表した。同様に三菱電機が攻撃を受けて"
+        "いたことが1月に分かった。",
+        {"NEC"},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("role", "title", "summary", "expected"), ROLES, ids=[c[0] for c in ROLES]
+)
+def test_each_role_decides_alone(
+    matcher: Matcher, role: str, title: str, summary: str, expected: set[str]
+) -> None:
+    """Each role of a mention, as the only cue in the story, decides whether it is alerted."""
+    assert {m.company.name for m in matcher.match(news(title, summary))} == expected, role

@@ -24,6 +24,10 @@ INCIDENTS = [
     "無印良品のネットストア停止　委託先アスクルのランサム被害で",
     "Toyota supplier hit by malware, production halted",
     "Bank detects unauthorized activity on customer accounts",
+    "Nintendo says 160,000 accounts were accessed in unauthorized logins",
+    "Roku detects account takeovers on 15,000 customer accounts",
+    "LINEアカウントの乗っ取り被害が相次ぐ",
+    "社員のPCがエモテットに感染し、取引先に不審なメール",
     # Plural and accidental forms.
     "Cyber hacks the 'new normal' as Qantas faces ransom",
     "Microsoft AI researchers accidentally exposed terabytes of sensitive data",
@@ -47,6 +51,8 @@ NOT_INCIDENTS = [
     "カシオ、新製品G-SHOCKを発売",
     "ランサムウェア対策ソリューションを提供開始",
     "ランサム対策の新サービスを発表",
+    # 不正 in the compounds of a scandal.
+    "東芝の不正会計問題、元社長らに賠償命令",
     "カシオ計算機、電卓アプリの脆弱性を修正",
     # Outages with the attack denied, ruled out or only guessed at.
     "BA cancels flights after IT failure, says it was not a cyber attack – Reuters",
