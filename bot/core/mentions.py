@@ -47,7 +47,9 @@ _LINK_BEFORE = re.compile(
 )
 _LINK_AFTER = re.compile(
     r"^(?:[-‐](?i:hosted|related|linked|managed)\b"
-    r"|(?:['’]s?)?\s+(?:[\w-]+\s+){0,2}?(?i:systems?|platforms?|software|tools?|appliances?|"
+    # "Telstra said its systems": a statement about itself, not a platform of someone else's.
+    r"|(?:['’]s?)?\s+(?!(?i:says|said|say|confirm\w*|report\w*|stated|added|noted)\b)"
+    r"(?:[\w-]+\s+){0,2}?(?i:systems?|platforms?|software|tools?|appliances?|"
     r"servers?|cloud|databases?|environments?|portals?|accounts?|workspaces?|instances?|"
     r"tenants?|products?)\b"
     r"|,\s+(?i:its|their|a|an|the)\s+(?:[\w-]+\s+){0,3}(?i:vendor|supplier|provider|partner|"

@@ -293,6 +293,13 @@ ROLES: list[tuple[str, str, str, set[str]]] = [
         {"Optus"},
     ),
     (
+        "a company's word on its own systems is not a platform cue",
+        "Australian telco hit by data breach affecting 9.8 million",
+        "Optus said names, birth dates and phone numbers of customers were exposed; Telstra "
+        "said its systems were not affected.",
+        {"Optus"},
+    ),
+    (
         "a name ending in s, in the possessive, before its incident",
         "30,000 Telstra employees exposed in data breach",
         "Data of 30,000 current and former Telstra employees was exposed in a third-party "
