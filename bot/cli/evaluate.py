@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli._common import EXIT_CONFIG
 
+if TYPE_CHECKING:
+    from bot.service.evaluation import Item
+
 NAME = "eval"
+# Kana or kanji in a headline: a Japanese item.
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
 def add_parser(sub: Any) -> None:
@@ -18,6 +24,18 @@ def add_parser(sub: Any) -> None:
     )
     evaluate.add_argument("--data", metavar="DIR", help="evaluation folder (default: bundled)")
     evaluate.add_argument("--errors", action="store_true", help="list every wrong decision")
+
+
+def describe(items: list[Item]) -> str:
+    """The size of a split: items, labeled incidents and companies, share of Japanese items."""
+    incidents = {g for i in items for g in i.groups}
+    companies = {c for i in items for c in i.companies}
+    japanese = sum(1 for i in items if _JAPANESE.search(i.disclosure.title))
+    share = japanese / len(items) if items else 0.0
+    return (
+        f"items={len(items)} incidents={len(incidents)} companies={len(companies)} "
+        f"ja={share:.2f}"
+    )
 
 
 def command(args: argparse.Namespace) -> int:
@@ -34,8 +52,8 @@ def command(args: argparse.Namespace) -> int:
     scores = asyncio.run(evaluate(watchlist, items))
     for split in sorted(s for s in scores if s != "all"):
         part = scores[split]
-        count = sum(1 for i in items if i.split == split)
-        print(f"{split}: items={count} {part.line()} clusters={part.clusters:.2f}")
+        mine = [i for i in items if i.split == split]
+        print(f"{split}: {describe(mine)} {part.line()} clusters={part.clusters:.2f}")
         if args.errors:
             for error in part.errors:
                 print(f"  {error}")

@@ -97,7 +97,26 @@ def test_breachradar_eval_prints_the_figures_last() -> None:
     )
     last = result.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"precision=\d\.\d\d recall=\d\.\d\d grouping=\d\.\d\d", last)
-    assert "heldout: items=" in result.stdout
+    for split in ("dev", "heldout"):
+        assert re.search(
+            rf"^{split}: items=\d+ incidents=\d+ companies=\d+ ja=[01]\.\d\d precision=",
+            result.stdout,
+            re.M,
+        ), result.stdout
+
+
+def test_a_split_is_described_by_its_size_and_language() -> None:
+    """items, labeled incidents and companies, and the share of Japanese headlines."""
+    from bot.cli.evaluate import describe
+
+    items = parse_items(
+        "Casio | casio-2024 | 2024-10-08 | s | https://x.test | - | Casio hit | S\n"
+        "Casio | casio-2024 | 2024-10-09 | s | https://x.test | - | カシオに攻撃 | S\n"
+        "MoneyGram | mg-2024 | 2024-09-23 | s | https://x.test | - | MoneyGram hit | S\n"
+        "- | - | 2024-09-23 | s | https://x.test | - | カシオの新製品 | S",
+        "dev",
+    )
+    assert describe(items) == "items=4 incidents=2 companies=2 ja=0.50"
 
 
 def test_eval_without_a_set_says_where_it_looked(
