@@ -33,8 +33,7 @@ def describe(items: list[Item]) -> str:
     japanese = sum(1 for i in items if _JAPANESE.search(i.disclosure.title))
     share = japanese / len(items) if items else 0.0
     return (
-        f"items={len(items)} incidents={len(incidents)} companies={len(companies)} "
-        f"ja={share:.2f}"
+        f"items={len(items)} incidents={len(incidents)} companies={len(companies)} ja={share:.2f}"
     )
 
 

@@ -389,9 +389,7 @@ ROLES: list[tuple[str, str, str, set[str]]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("role", "title", "summary", "expected"), ROLES, ids=[c[0] for c in ROLES]
-)
+@pytest.mark.parametrize(("role", "title", "summary", "expected"), ROLES, ids=[c[0] for c in ROLES])
 def test_each_role_decides_alone(
     matcher: Matcher, role: str, title: str, summary: str, expected: set[str]
 ) -> None:
