@@ -484,3 +484,78 @@ def test_any_arrival_order_gives_the_incidents_of_the_whole_set(
         "change-2024",
         "change-2024",
     ]
+
+
+# -- what stays right, on real lines of the labeled set -----------------------------------
+
+
+def _labeled(company: str, urls: list[str]) -> list[Disclosure]:
+    """The labeled set's lines about ``company`` with these links, in that order."""
+    by_url = {i.disclosure.url: i.disclosure for i in _SET if company in i.companies}
+    return [by_url[url] for url in urls]
+
+
+async def _scan(
+    store: Store, company: Company, found: list[Disclosure], when: str
+) -> dict[str, int]:
+    """Place ``found`` as one scan at ``when``, in the order given; each one's incident."""
+    moment = at(when)
+    await store.add_disclosures(found, now=moment)
+    match = Match(company, (company.name,), "test")
+    opened = [(await incidents.place(store, d, match, moment)).created for d in found]
+    where = await store.incidents.incident_of_matches([(d.identity, company.key) for d in found])
+    # Each incident was opened once, by one of its items: none was opened and then merged.
+    assert sum(opened) == len(set(where.values()))
+    return {identity: incident for (identity, _), incident in where.items()}
+
+
+@pytest.mark.parametrize("newest_first", [True, False])
+async def test_one_story_from_five_outlets_is_one_incident(
+    store: Store, newest_first: bool
+) -> None:
+    """Casio's October 2024 attack from BleepingComputer, The Record, ITmedia, Security
+    NEXT and a Google News copy, in one scan: one incident; its 2023 breach apart."""
+    casio = next(c for c in _WATCHLIST.companies if c.name == "Casio")
+    five = _labeled(
+        "Casio",
+        [
+            "https://www.bleepingcomputer.com/news/security/casio-says-network-breach-causes-system-outages/",
+            "https://therecord.media/casio-cyberattack-system-disruption",
+            "https://www.itmedia.co.jp/news/articles/2410/08/news118.html",
+            "https://www.security-next.com/164312",
+            "https://www.bleepingcomputer.com/news/security/casio-says-network-breach-causes-system-outages/?utm_source=rss&utm_medium=rss",
+        ],
+    )
+    assert len({d.source for d in five}) == 5
+    [classpad] = _labeled("Casio", ["https://www.itmedia.co.jp/news/articles/2310/19/news160.html"])
+    found = [*five, classpad]
+    found.sort(key=lambda d: d.published or at("2020-01-01"), reverse=newest_first)
+    where = await _scan(store, casio, found, "2024-10-10")
+    assert len({where[d.identity] for d in five}) == 1
+    assert where[classpad.identity] != where[five[0].identity]
+
+
+@pytest.mark.parametrize("notice_first", [True, False])
+async def test_a_regulator_notice_months_later_joins_its_incident(
+    store: Store, notice_first: bool
+) -> None:
+    """Ascension's HHS breach-portal entry of December 2024 names no date; it joins the
+    May ransomware coverage seven months before it, read first or last in one scan."""
+    ascension = next(c for c in _WATCHLIST.companies if c.name == "Ascension")
+    reports = _labeled(
+        "Ascension",
+        [
+            "https://www.bleepingcomputer.com/news/security/ascension-healthcare-takes-systems-offline-after-cyberattack/",
+            "https://www.cnn.com/2024/05/10/tech/ascension-hospital-cyberattack-ambulances/index.html",
+            "https://therecord.media/ascension-black-basta-ransomware",
+            "https://therecord.media/ascension-restores-ehr-after-ransomware",
+        ],
+    )
+    [notice] = _labeled(
+        "Ascension",
+        ["https://ocrportal.hhs.gov/ocr/breach/breach_report.jsf?entity=Ascension+Health"],
+    )
+    assert notice.incident_by_nature
+    assert not incidents.referenced_months(f"{notice.title} {notice.summary}", at("2024-12-19"))
+    found = [notice, *reports] if notice_first else [*reports, notice]
+    assert len(set((await _scan(store, ascension, found, "2024-12-21")).values())) == 1
