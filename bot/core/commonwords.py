@@ -45,9 +45,39 @@ COMMON_WORDS = frozenset(
     sphere spirit spring spruce square star state steel sterling stone storm strategic
     stream summit sun sunrise sunset superior supreme swift synergy target taurus temple
     terra thrive thunder tide timber titan topic total tower trade trail transit travel
-    trend tribe trinity triumph true trust truth twilight ultra union united unity
+    toll trend tribe trinity triumph true trust truth twilight ultra union united unity
     universal upland valley vanguard vector velocity venture vertex via victory view
     village vintage virtue vision vista vital voyage wave way wealth west western whale
     wild willow wind wing wise wolf world yellow york zenith zero zion zone
     """.split()
 )
+
+# Countries and regions, which after a company's name make a national unit ("Orange Spain",
+# "Ahold Delhaize USA", "Nissan Oceania"), folded as the matcher folds text.
+PLACES = frozenset(
+    """
+    afghanistan albania algeria andorra angola argentina armenia australia austria
+    azerbaijan bahamas bahrain bangladesh barbados belarus belgium belize benin bhutan
+    bolivia bosnia botswana brazil brunei bulgaria burundi cambodia cameroon canada chad
+    chile china colombia congo croatia cuba cyprus czechia denmark ecuador egypt estonia
+    ethiopia fiji finland france gabon germany ghana greece guatemala guinea haiti honduras
+    hungary iceland india indonesia iran iraq ireland israel italy jamaica japan jordan
+    kazakhstan kenya korea kosovo kuwait laos latvia lebanon libya liechtenstein lithuania
+    luxembourg madagascar malawi malaysia maldives mali malta mauritius mexico moldova
+    monaco mongolia montenegro morocco mozambique myanmar namibia nepal netherlands
+    nicaragua nigeria norway oman pakistan panama paraguay peru philippines poland portugal
+    qatar romania russia rwanda senegal serbia singapore slovakia slovenia somalia spain
+    sudan sweden switzerland syria taiwan tanzania thailand tunisia turkey turkiye uganda
+    ukraine uruguay uzbekistan venezuela vietnam yemen zambia zimbabwe
+    uk us usa uae emea apac americas europe asia africa oceania nordics benelux
+    espana españa deutschland nederland italia polska schweiz suisse osterreich
+    """.split()
+)
+# Places of two words, checked as a pair.
+PLACE_PAIRS = frozenset(
+    {
+        "hong kong", "new zealand", "south africa", "south korea", "north america",
+        "latin america", "south america", "middle east", "united kingdom", "united states",
+        "saudi arabia", "sri lanka", "costa rica", "puerto rico",
+    }
+)  # fmt: skip

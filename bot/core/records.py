@@ -50,6 +50,9 @@ class IncidentRow:
     published: datetime | None
     summary: str
     fingerprint: str
+    # The publication times its disclosures span (first seen where one had no date).
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
 
 
 # -- what Discord servers set up --------------------------------------------------------

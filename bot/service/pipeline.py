@@ -191,7 +191,9 @@ class Pipeline:
         fresh = await self._without_reissues(spec, held)
         result.new = len(fresh)
         try:
-            for disclosure in fresh:
+            # Oldest first, as they happened: a backfill announces each incident with its
+            # first report and updates it with the later ones, whatever order the feed used.
+            for disclosure in sorted(fresh, key=lambda d: incidents.event_time(d.published, now)):
                 for match in matches[disclosure.identity]:
                     result.found.append(await self._record(disclosure, match, now))
         except BaseException:
@@ -286,6 +288,14 @@ class Pipeline:
             else:
                 placed = await incidents.place(self.store.incidents, disclosure, match, now)
                 incident_id, created, repeat = placed.incident_id, placed.created, placed.repeat
+                if placed.merged:
+                    log.info(
+                        "%s: incidents %s are one with incident %d (%s)",
+                        match.company.name,
+                        ", ".join(map(str, placed.merged)),
+                        incident_id,
+                        disclosure.url,
+                    )
         max_age = self.config.settings.max_alert_age
         fresh = (
             max_age is None

@@ -32,8 +32,8 @@ class Store:
         self.guilds = GuildRepository(self.db)
         self.disclosures = DisclosureRepository(self.db)
         self.sources = SourceRepository(self.db, self.disclosures)
-        self.incidents = IncidentRepository(self.db)
         self.outbox = OutboxRepository(self.db, self.meta, self.guilds)
+        self.incidents = IncidentRepository(self.db, self.outbox, self.guilds)
         self.leases = LeaseRepository(self.db)
 
         # The store's own methods are its repositories': one name, one owner.
@@ -53,7 +53,7 @@ class Store:
         self.count_disclosures = disclosures.count_disclosures
 
         incidents = self.incidents
-        self.recent_incidents = incidents.recent_incidents
+        self.book = incidents.book
         self.incident_url_keys = incidents.incident_url_keys
         self.incident_stories = incidents.incident_stories
         self.record_match = incidents.record_match

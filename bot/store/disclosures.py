@@ -28,6 +28,7 @@ def disclosure_row(d: Disclosure, seen: datetime) -> dict[str, Any]:
         "organization": d.organization,
         "evidence": d.evidence.value,
         "language": d.language,
+        "by_nature": d.incident_by_nature,
     }
 
 

@@ -7,11 +7,12 @@ server's data is scoped by its ``guild_id``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.records import (
     GUILD_SOURCE_PREFIX,
@@ -321,6 +322,39 @@ class GuildRepository:
                     incident_id=incident_id,
                     payload=json.dumps(payload, ensure_ascii=False, default=str),
                     created_at=now,
+                )
+            )
+
+    async def fold_digests(
+        self, conn: AsyncConnection, survivor: int, absorbed: Sequence[int]
+    ) -> None:
+        """Held digest entries of ``absorbed`` incidents become ``survivor``'s (inside the
+        caller's transaction); a channel keeps one entry per incident, the latest."""
+        rows = list(
+            await conn.execute(
+                select(digest_items.c.id, digest_items.c.channel_id, digest_items.c.payload)
+                .where(
+                    digest_items.c.incident_id.in_([survivor, *absorbed]),
+                    digest_items.c.sent_at.is_(None),
+                )
+                .order_by(digest_items.c.id.desc())
+            )
+        )
+        kept: set[int] = set()
+        for r in rows:
+            if r.channel_id in kept:
+                await conn.execute(delete(digest_items).where(digest_items.c.id == r.id))
+                continue
+            kept.add(r.channel_id)
+            payload = json.loads(r.payload)
+            if isinstance(payload, dict):
+                payload["incident"] = survivor
+            await conn.execute(
+                update(digest_items)
+                .where(digest_items.c.id == r.id)
+                .values(
+                    incident_id=survivor,
+                    payload=json.dumps(payload, ensure_ascii=False, default=str),
                 )
             )
 

@@ -2,35 +2,60 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, false, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.clock import utcnow
+from bot.core.incidents import Neighbourhood, Story
 from bot.core.records import IncidentRow
 from bot.store.database import CHUNK, Database, aware
+from bot.store.guilds import GuildRepository
+from bot.store.outbox import OutboxRepository
 from bot.store.schema import disclosures, incidents, matches
 from scrapers.models import Disclosure, Evidence
 
+# How each evidence level ranks, for the lead disclosure an incident shows.
+_RANK = case(
+    (disclosures.c.evidence == Evidence.CONFIRMED.value, Evidence.CONFIRMED.rank),
+    (disclosures.c.evidence == Evidence.REPORTED.value, Evidence.REPORTED.rank),
+    else_=Evidence.CLAIMED.rank,
+)
+
+
+def _lock_key(company_key: str) -> int:
+    """A PostgreSQL advisory-lock key for one company (a signed 64-bit number)."""
+    digest = hashlib.sha256(f"breachradar incidents {company_key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
 
 class IncidentRepository:
-    """``incidents`` (one event at one company) and ``matches`` (who reported it)."""
+    """``incidents`` (one event at one company) and ``matches`` (who reported it).
 
-    def __init__(self, db: Database) -> None:
+    Folding one incident into another also moves its alerts (``outbox``) and held digest
+    entries (``guilds``), in the same transaction.
+    """
+
+    def __init__(self, db: Database, outbox: OutboxRepository, guilds: GuildRepository) -> None:
         self.db = db
+        self.outbox = outbox
+        self.guilds = guilds
 
-    async def recent_incidents(self, company_key: str, since: datetime) -> list[IncidentRow]:
-        """Incidents of one company seen since ``since``, newest first."""
-        async with self.db.engine.connect() as conn:
-            rows = await conn.execute(
-                select(incidents)
-                .where(incidents.c.company_key == company_key, incidents.c.last_seen >= since)
-                .order_by(incidents.c.last_seen.desc())
-            )
-            return [_incident(r) for r in rows]
+    @asynccontextmanager
+    async def book(self, company_key: str) -> AsyncIterator[CompanyBook]:
+        """One company's incidents in one transaction; other writers of them wait."""
+        async with self.db.engine.begin() as conn:
+            if self.db.dialect == "postgresql":
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(company_key)}
+                )
+            yield CompanyBook(self, conn, company_key)
 
     async def incident_url_keys(self, incident_id: int) -> set[str]:
         async with self.db.engine.connect() as conn:
@@ -66,56 +91,22 @@ class IncidentRepository:
         """Attach ``disclosure`` to an incident (a new one if ``incident_id`` is None).
 
         Return ``(incident_id, created)``. A later disclosure with stronger evidence
-        upgrades the incident's evidence level.
+        becomes the one the incident shows. (Grouping goes through :meth:`book`.)
         """
         when = now or utcnow()
-        async with self.db.engine.begin() as conn:
-            created = incident_id is None
-            if incident_id is None:
-                result = await conn.execute(
-                    incidents.insert()
-                    .values(
-                        company_key=company_key,
-                        company_name=company_name,
-                        title=disclosure.title,
-                        url=disclosure.url,
-                        evidence=disclosure.evidence.value,
-                        first_seen=when,
-                        last_seen=when,
-                        published=disclosure.published,
-                        summary=disclosure.summary[:1000],
-                        fingerprint=fingerprint,
-                    )
-                    .returning(incidents.c.id)
-                )
-                incident_id = int(result.scalar_one())
-            else:
-                current = await conn.scalar(
-                    select(incidents.c.evidence).where(incidents.c.id == incident_id)
-                )
-                values: dict[str, Any] = {"last_seen": when}
-                if current and disclosure.evidence.rank > Evidence(current).rank:
-                    values["evidence"] = disclosure.evidence.value
-                    # A company statement is the best link to show.
-                    values["url"] = disclosure.url
-                    values["title"] = disclosure.title
-                await conn.execute(
-                    update(incidents).where(incidents.c.id == incident_id).values(**values)
-                )
-            await conn.execute(
-                self.db.insert(matches)
-                .values(
-                    disclosure_id=disclosure.identity,
-                    company_key=company_key,
-                    company_name=company_name,
-                    matched=json.dumps(list(matched), ensure_ascii=False),
-                    reason=reason,
-                    incident_id=incident_id,
-                    created_at=when,
-                )
-                .on_conflict_do_nothing(index_elements=["disclosure_id", "company_key"])
+        async with self.book(company_key) as book:
+            stored = await book.add(
+                disclosure,
+                Story.of(disclosure, when),
+                incident_id=incident_id,
+                company_name=company_name,
+                matched=matched,
+                reason=reason,
+                now=when,
+                fingerprint=fingerprint,
             )
-        return incident_id, created
+            await book.refresh([stored])
+        return stored, incident_id is None
 
     async def match_of(self, disclosure: Disclosure, company_key: str) -> tuple[int, bool] | None:
         """``(incident_id, opened_it)`` if ``disclosure`` was already matched to the company.
@@ -126,45 +117,28 @@ class IncidentRepository:
         async with self.db.engine.connect() as conn:
             row = (
                 await conn.execute(
-                    select(matches.c.incident_id, matches.c.created_at).where(
+                    select(matches.c.incident_id, matches.c.opened).where(
                         matches.c.disclosure_id == disclosure.identity,
                         matches.c.company_key == company_key,
                     )
                 )
             ).first()
-            if row is None:
-                return None
-            earlier = await conn.scalar(
-                select(func.count())
-                .select_from(matches)
-                .where(
-                    matches.c.incident_id == row.incident_id,
-                    matches.c.created_at < row.created_at,
-                )
+        return None if row is None else (int(row.incident_id), bool(row.opened))
+
+    async def incident_of_matches(
+        self, pairs: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], int]:
+        """The incident each ``(disclosure_id, company_key)`` match is in now."""
+        wanted = set(pairs)
+        found: dict[tuple[str, str], int] = {}
+        async with self.db.engine.connect() as conn:
+            rows = await conn.execute(
+                select(matches.c.disclosure_id, matches.c.company_key, matches.c.incident_id)
             )
-            if earlier:
-                return int(row.incident_id), False
-            ties = await conn.scalar(
-                select(func.count())
-                .select_from(matches)
-                .where(
-                    matches.c.incident_id == row.incident_id,
-                    matches.c.created_at == row.created_at,
-                    matches.c.disclosure_id != disclosure.identity,
-                )
-            )
-            if not ties:
-                return int(row.incident_id), True
-            # Several matches of one poll share a timestamp: the opener is the one whose
-            # title the incident took. Compare the stored title, not today's parse of it,
-            # since a feed may have retitled the item since.
-            stored = await conn.scalar(
-                select(disclosures.c.title).where(disclosures.c.id == disclosure.identity)
-            )
-            title = await conn.scalar(
-                select(incidents.c.title).where(incidents.c.id == row.incident_id)
-            )
-            return int(row.incident_id), title == stored
+            for r in rows:
+                if (r.disclosure_id, r.company_key) in wanted:
+                    found[(r.disclosure_id, r.company_key)] = int(r.incident_id)
+        return found
 
     async def get_incident(self, incident_id: int) -> IncidentRow | None:
         async with self.db.engine.connect() as conn:
@@ -260,4 +234,243 @@ def _incident(r: Any) -> IncidentRow:
         published=aware(r.published),
         summary=r.summary or "",
         fingerprint=r.fingerprint or "",
+        started_at=aware(r.started_at),
+        ended_at=aware(r.ended_at),
     )
+
+
+_STORY_COLUMNS = (
+    matches.c.disclosure_id,
+    matches.c.incident_id,
+    matches.c.event_at,
+    disclosures.c.url_key,
+    disclosures.c.title,
+    disclosures.c.summary,
+    disclosures.c.by_nature,
+)
+
+
+def _story(r: Any) -> Story:
+    at = aware(r.event_at)
+    assert at is not None
+    return Story(
+        key=r.disclosure_id,
+        url_key=r.url_key,
+        title=r.title,
+        summary=r.summary or "",
+        at=at,
+        by_nature=bool(r.by_nature),
+        incident=int(r.incident_id),
+    )
+
+
+class CompanyBook:
+    """One company's stories and incidents, inside one transaction (``bot.core.incidents.Book``)."""
+
+    def __init__(self, repo: IncidentRepository, conn: AsyncConnection, company_key: str) -> None:
+        self.repo = repo
+        self.conn = conn
+        self.company_key = company_key
+
+    def _stories(self) -> Any:
+        return (
+            select(*_STORY_COLUMNS)
+            .join(disclosures, disclosures.c.id == matches.c.disclosure_id)
+            .where(matches.c.company_key == self.company_key)
+        )
+
+    async def near(self, around: Neighbourhood) -> list[Story]:
+        """The company's stories a new one may be linked to: published within the spans,
+        with its link, or naming its month from years later."""
+        published = or_(
+            false(),
+            *(and_(matches.c.event_at >= start, matches.c.event_at <= end)
+              for start, end in around.spans),
+        )  # fmt: skip
+        start, end = around.naming_span
+        naming = and_(
+            matches.c.event_at > start,
+            matches.c.event_at <= end,
+            matches.c.dated.contains(around.naming, autoescape=True),
+        )
+        rows = await self.conn.execute(
+            self._stories().where(or_(published, disclosures.c.url_key == around.url_key, naming))
+        )
+        return [_story(r) for r in rows]
+
+    async def members(self, incident_ids: Collection[int]) -> list[Story]:
+        ids = sorted(incident_ids)
+        found: list[Story] = []
+        for start in range(0, len(ids), CHUNK):
+            rows = await self.conn.execute(
+                self._stories().where(matches.c.incident_id.in_(ids[start : start + CHUNK]))
+            )
+            found += [_story(r) for r in rows]
+        return found
+
+    async def add(
+        self,
+        disclosure: Disclosure,
+        story: Story,
+        *,
+        incident_id: int | None,
+        company_name: str,
+        matched: Sequence[str],
+        reason: str,
+        now: datetime,
+        fingerprint: str = "",
+    ) -> int:
+        opened = incident_id is None
+        if incident_id is None:
+            incident_id = await self._insert_incident(
+                company_name,
+                title=disclosure.title,
+                url=disclosure.url,
+                evidence=disclosure.evidence.value,
+                published=disclosure.published,
+                summary=disclosure.summary,
+                at=story.at,
+                now=now,
+                fingerprint=fingerprint,
+            )
+        await self.conn.execute(
+            self.repo.db.insert(matches)
+            .values(
+                disclosure_id=disclosure.identity,
+                company_key=self.company_key,
+                company_name=company_name,
+                matched=json.dumps(list(matched), ensure_ascii=False),
+                reason=reason,
+                incident_id=incident_id,
+                created_at=now,
+                event_at=story.at,
+                dated=" ".join(story.dated_months),
+                opened=opened,
+            )
+            .on_conflict_do_nothing(index_elements=["disclosure_id", "company_key"])
+        )
+        return incident_id
+
+    async def _insert_incident(
+        self,
+        company_name: str,
+        *,
+        title: str,
+        url: str,
+        evidence: str,
+        published: datetime | None,
+        summary: str,
+        at: datetime,
+        now: datetime,
+        fingerprint: str = "",
+    ) -> int:
+        result = await self.conn.execute(
+            incidents.insert()
+            .values(
+                company_key=self.company_key,
+                company_name=company_name,
+                title=title,
+                url=url,
+                evidence=evidence,
+                first_seen=now,
+                last_seen=now,
+                published=published,
+                summary=summary[:1000],
+                fingerprint=fingerprint,
+                started_at=at,
+                ended_at=at,
+            )
+            .returning(incidents.c.id)
+        )
+        return int(result.scalar_one())
+
+    async def open(self, company_name: str, lead: Story, now: datetime) -> int:
+        # What it shows is filled in by refresh, once its stories are in.
+        return await self._insert_incident(
+            company_name,
+            title=lead.title,
+            url="",
+            evidence=Evidence.CLAIMED.value,
+            published=None,
+            summary=lead.summary,
+            at=lead.at,
+            now=now,
+        )
+
+    async def move(self, keys: Collection[str], incident_id: int) -> None:
+        wanted = sorted(keys)
+        for start in range(0, len(wanted), CHUNK):
+            await self.conn.execute(
+                update(matches)
+                .where(
+                    matches.c.company_key == self.company_key,
+                    matches.c.disclosure_id.in_(wanted[start : start + CHUNK]),
+                )
+                .values(incident_id=incident_id, opened=False)
+            )
+
+    async def merge(self, survivor: int, absorbed: Collection[int]) -> None:
+        """Fold ``absorbed`` into ``survivor``, which keeps its id and the alerts it has.
+
+        Deliveries of the absorbed incidents follow it: those already sent stay as sent (a
+        later update edits the first alert a target got), those still queued become
+        updates of the survivor where the target already has its alert.
+        """
+        gone = sorted(set(absorbed) - {survivor})
+        if not gone:
+            return
+        await self.conn.execute(
+            update(matches)
+            .where(matches.c.incident_id.in_(gone))
+            .values(incident_id=survivor, opened=False)
+        )
+        await self.repo.outbox.fold_incidents(self.conn, survivor, gone)
+        await self.repo.guilds.fold_digests(self.conn, survivor, gone)
+        await self.conn.execute(delete(incidents).where(incidents.c.id.in_(gone)))
+
+    async def refresh(self, incident_ids: Collection[int]) -> None:
+        """What each incident shows, from its stories: the strongest evidence's disclosure
+        (the earliest of equals) as title and link, the span of their times."""
+        for incident_id in sorted(set(incident_ids)):
+            await self.conn.execute(_REFRESH, {"incident": incident_id})
+
+
+def _refresh_statement() -> Any:
+    """One UPDATE that recomputes an incident from its matches, built once."""
+    mine = matches.c.incident_id == bindparam("incident")
+    joined = matches.join(disclosures, disclosures.c.id == matches.c.disclosure_id)
+
+    def lead(column: Any) -> Any:
+        return (
+            select(column)
+            .select_from(joined)
+            .where(mine)
+            .order_by(_RANK.desc(), matches.c.event_at, matches.c.created_at, disclosures.c.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    def span(aggregate: Any) -> Any:
+        return select(aggregate).select_from(joined).where(mine).scalar_subquery()
+
+    return (
+        update(incidents)
+        .where(
+            incidents.c.id == bindparam("incident"),
+            select(matches.c.incident_id).where(mine).exists(),
+        )
+        .values(
+            title=lead(disclosures.c.title),
+            url=lead(disclosures.c.url),
+            summary=func.substr(func.coalesce(lead(disclosures.c.summary), ""), 1, 1000),
+            evidence=lead(disclosures.c.evidence),
+            started_at=span(func.min(matches.c.event_at)),
+            ended_at=span(func.max(matches.c.event_at)),
+            first_seen=span(func.min(matches.c.created_at)),
+            last_seen=span(func.max(matches.c.created_at)),
+            published=span(func.min(disclosures.c.published)),
+        )
+    )
+
+
+_REFRESH = _refresh_statement()

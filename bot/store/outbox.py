@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, and_, func, literal_column, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.clock import utcnow
 from bot.core.records import Delivery
@@ -261,7 +263,10 @@ class OutboxRepository:
             return found is not None
 
     async def sent_message_id(self, target: str, incident_id: int) -> str | None:
-        """The message that first announced ``incident_id`` to ``target``, if any."""
+        """The message that first announced ``incident_id`` to ``target``, if any.
+
+        Incidents found to be one may have announced it twice: the first alert is the one.
+        """
         async with self.db.engine.connect() as conn:
             return await conn.scalar(
                 select(deliveries.c.message_id)
@@ -271,10 +276,57 @@ class OutboxRepository:
                         deliveries.c.incident_id == incident_id,
                         deliveries.c.kind == "alert",
                         deliveries.c.status == "sent",
+                        deliveries.c.message_id.is_not(None),
                     )
                 )
+                .order_by(deliveries.c.id)
                 .limit(1)
             )
+
+    async def fold_incidents(
+        self, conn: AsyncConnection, survivor: int, absorbed: Sequence[int]
+    ) -> None:
+        """Give ``absorbed`` incidents' deliveries to ``survivor`` (inside the caller's
+        transaction, which deletes them).
+
+        Sent rows move as they are: the messages are out, and the first alert a target got
+        is the one later updates edit. A queued alert for a target that already has the
+        survivor's alert (queued or sent) becomes an update of it, so no target is told of
+        one incident twice from now on.
+        """
+        announced = {
+            r[0]
+            for r in await conn.execute(
+                select(deliveries.c.target).where(
+                    deliveries.c.incident_id == survivor,
+                    deliveries.c.kind == "alert",
+                    deliveries.c.status != "dead",
+                )
+            )
+        }
+        rows = await conn.execute(
+            select(
+                deliveries.c.id,
+                deliveries.c.target,
+                deliveries.c.kind,
+                deliveries.c.status,
+                deliveries.c.payload,
+            )
+            .where(deliveries.c.incident_id.in_(list(absorbed)))
+            .order_by(deliveries.c.id)
+        )
+        for r in list(rows):
+            values: dict[str, Any] = {"incident_id": survivor}
+            payload = json.loads(r.payload)
+            if r.kind == "alert" and r.status == "pending" and r.target in announced:
+                values["kind"] = "update"
+                payload["kind"] = "update"
+            elif r.kind == "alert" and r.status != "dead":
+                announced.add(r.target)
+            if isinstance(payload, dict) and "incident" in payload:
+                payload["incident"] = survivor
+            values["payload"] = json.dumps(payload, ensure_ascii=False, default=str)
+            await conn.execute(update(deliveries).where(deliveries.c.id == r.id).values(**values))
 
 
 def _on_shards(shards: ShardSet) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -50,6 +52,8 @@ disclosures = Table(
     Column("organization", Text),
     Column("evidence", String(16), nullable=False),
     Column("language", String(16)),
+    # The source states it is an incident (a regulator notice, an 8-K, a leak-site entry).
+    Column("by_nature", Boolean, nullable=False, server_default=false()),
     # Set once matches and alerts are queued; NULL long after first_seen means the process
     # that stored the item died before it got that far, so the next poll takes it up again.
     Index("ix_disclosures_url_key", "url_key"),
@@ -71,6 +75,9 @@ incidents = Table(
     Column("published", DateTime(timezone=True)),
     Column("summary", Text, nullable=False, default=""),
     Column("fingerprint", Text, nullable=False, default=""),
+    # The publication times its disclosures span (first seen where one had no date).
+    Column("started_at", DateTime(timezone=True)),
+    Column("ended_at", DateTime(timezone=True)),
     Index("ix_incidents_company", "company_key", "last_seen"),
 )
 
@@ -85,7 +92,16 @@ matches = Table(
     Column("reason", Text, nullable=False, default=""),
     Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # When the disclosure happened (its publication time, else first seen): what grouping
+    # reads, per company, around a new disclosure's time.
+    Column("event_at", DateTime(timezone=True), nullable=False),
+    # The earlier months its text names with their year ("2024-10 2023-10"): how a report
+    # published then finds a look back written years later.
+    Column("dated", Text, nullable=False, server_default=""),
+    # This match opened its incident (its alert announced it).
+    Column("opened", Boolean, nullable=False, server_default=false()),
     Index("ix_matches_incident", "incident_id"),
+    Index("ix_matches_company_event", "company_key", "event_at"),
 )
 
 # The outbox: one row per (target, incident, disclosure) to deliver, kept until sent.

@@ -34,6 +34,45 @@ CASES: list[tuple[str, str, set[str]]] = [
     ("AT&T’s data breach: what customers should do", "", {"AT&T"}),
     ("M&S says customer data was taken in cyber attack", "", {"Marks & Spencer"}),
     ("Marks and Spencer pauses online orders after cyberattack", "", {"Marks & Spencer"}),
+    # Headline forms: "Company: ...", curly apostrophes, dashes, capitals, a Latin name
+    # inside Japanese, a name in a hyphenated compound, a national unit.
+    (
+        "Orange: Orange blames three-hour outage on weak password",
+        "Orange said a weak password to its RIPE account was the cause of the Orange Spain "
+        "outage after a hacker misconfigured BGP routing and RPKI.",
+        {"Orange"},
+    ),
+    (
+        "It’s Telstra’s Turn for a Data Breach: A Third Party Has Exposed Staff Info",
+        "",
+        {"Telstra"},
+    ),
+    (
+        "Marks & Spencer Reopens Website Six Weeks After DragonForce/Scattered Spider "
+        "Cyber-Attack—Retailer Warns of £300 m Profit Hit",
+        "",
+        {"Marks & Spencer"},
+    ),
+    ("ORANGE SPAIN INTERNET ACCESS HIT BY CYBER ATTACK", "", {"Orange"}),
+    ("不正アクセス、文書2万件超に NECへのサイバー攻撃", "", {"NEC"}),
+    ("Orange Spain Faces BGP Traffic Hijack After RIPE Account Hacked by Malware", "", {"Orange"}),
+    (
+        "AT&T breach affects 'nearly all' customers' call, text records",
+        "AT&T disclosed a Snowflake-related breach: customer data on a Snowflake-hosted cloud "
+        "workspace was stolen in April.",
+        {"AT&T", "Snowflake"},
+    ),
+    ("Threat actor scraped Dell partner portal for weeks, says hacker", "", {"Dell"}),
+    (
+        "Capital One target of massive data breach",
+        "A data breach affects more than 100 million Capital One credit card customers.",
+        {"Capital One"},
+    ),
+    (
+        "M&S hackers believed to be part of Scattered Spider group",
+        "British retailer Marks &\nSpencer's systems were infiltrated over Easter.",
+        {"Marks & Spencer"},
+    ),
     # Related entities: a parent speaking for its subsidiary.
     ("Live Nation confirms data breach in SEC filing", "", {"Ticketmaster"}),
     ("UnitedHealth says Blackcat hackers are behind breach", "", {"Change Healthcare"}),
@@ -67,6 +106,54 @@ CASES: list[tuple[str, str, set[str]]] = [
     ("Hospitals are a prime target of ransomware gangs", "", set()),
     ("Asahi Shimbun: hackers leak data of nursing care provider", "", set()),
     ("Japan's Asahi halts production after cyberattack", "", {"Asahi Group Holdings"}),
+    # An organization that holds things, incidents at it.
+    (
+        "Captia have a new cyber issue",
+        "Colchester city council started an investigation into "
+        "an unsecured Amazon S3 bucket controlled by Capita that exposed benefits received by "
+        "residents.",
+        {"Capita"},
+    ),
+    (
+        "Capita Issued Erroneous Breach Details, Officials Report",
+        "Notifications tied to two separate incidents at Capita continue.",
+        {"Capita"},
+    ),
+    # A longer name that holds an ordinary-word name is someone else's.
+    (
+        "80,000 Australian government employees impacted by ransomware attack on Frontier Software",
+        "Personal information of up to 80,000 employees was compromised in a "
+        "ransomware attack on payroll software provider Frontier Software.",
+        set(),
+    ),
+    (
+        "Frontier Software Cybersecurity Incident",
+        "Frontier Software, payroll provider since 2001, was hit by a ransomware attack.",
+        set(),
+    ),
+    (
+        "May 2023 MOVEit Data Breach Triggers Class Action Against Delta Dental",
+        "A proposed class action claims Delta Dental of California failed to protect members' "
+        "data in a May 2023 MOVEit breach.",
+        set(),
+    ),
+    ("Target Hospitality says hackers stole employee data", "", set()),
+    ("Toyota Memorial Hospital hit by ransomware, patient records stolen", "", set()),
+    ("トヨタ記念病院にランサムウェア攻撃、電子カルテが停止", "", set()),
+    ("Toyota says hackers stole data of Toyota Memorial Hospital patients", "", {"Toyota"}),
+    ("Apple Hospitality REIT discloses ransomware attack", "", set()),
+    ("Delta Air Lines says hackers stole customer data", "", {"Delta Air Lines"}),
+    (
+        "JLR Cyberattack Takes Toll On Tata Motors With Potential 2-Billion-Pound Loss",
+        "JLR will keep factories shut until at least Oct. 1 after a cyberattack.",
+        {"Jaguar Land Rover"},
+    ),
+    (
+        "トヨタ紡織で40億円が流出",
+        "トヨタ紡織は6日、ベルギーの完全子会社で外部からの虚偽の指示により"
+        "約40億円が流出したと発表した。",
+        set(),
+    ),
     # Not incidents, though they name watched companies.
     ("Casio launches G-SHOCK model with titanium case", "", set()),
     ("Dell unveils AI PCs with built-in ransomware protection", "", set()),
@@ -76,6 +163,22 @@ CASES: list[tuple[str, str, set[str]]] = [
     # Passing mentions beside the subject of a story.
     ("Harrods hit by cyber attack", "It follows attacks on M&S and Co-op.", {"Harrods"}),
     ("Clorox hack tied to Scattered Spider", "Also blamed for the MGM breach.", {"Clorox"}),
+    # A Latin name after Japanese letters, as Japanese outlets write foreign companies.
+    ("米Microsoftにサイバー攻撃、幹部のメールが盗まれる", "", {"Microsoft"}),
+    # An ordinary-word name shown an organization by what it holds.
+    (
+        "Customer records exposed in unsecured database",
+        "Researchers found a database operated by Orange that exposed the personal data of "
+        "customers.",
+        {"Orange"},
+    ),
+    # News about something else that only recalls an incident.
+    (
+        "CommonSpirit cuts 2,000 jobs",
+        "CommonSpirit Health eliminated about 2,000 positions; it cited labor shortages and a "
+        "$160 million hit from last October's ransomware attack.",
+        set(),
+    ),
 ]
 
 
@@ -211,3 +314,70 @@ def test_an_ambiguous_japanese_name_matches_with_a_cue() -> None:
     )
     [match] = careful.match(text)
     assert "asahigroup-holdings.com" in match.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AT&T’s data breach: AT & T, at and t, atandt",
+        "British retailer Marks &\nSpencer said; M&S’s website, m & s",
+        "不正アクセス、文書2万件超に NECへのサイバー攻撃 (nec攻撃, xnec, necs)",
+        "Casio’s casios xcasio CASIO'S Co-op's co op coop",
+    ],
+)
+def test_names_are_found_without_a_pattern_as_with_one(matcher: Matcher, text: str) -> None:
+    """The quick scanner for Latin names finds exactly what the per-name pattern finds."""
+    from bot.core.matching import _latin_spans, _latin_words, _surface
+
+    lowered = text.lower()
+    names = [n for c in matcher.companies for n in c.names if _latin_words(n)]
+    assert len(names) > 100
+    found = 0
+    for name in names:
+        expected = [(m.start(), m.end()) for m in _surface(name).finditer(lowered)]
+        assert _latin_spans(lowered, _latin_words(name)) == expected, name
+        found += len(expected)
+    assert found
+
+
+# Formal notices on a company's own site, and their follow-ups, often never name it.
+NOTICES = [
+    ("Notice of Data Security Incident", "We recently learned that an unauthorized party "
+     "accessed our network.", "https://world.casio.com/news/2024/notice/"),
+    ("Notice Regarding Unauthorized Access to Our Server", "",
+     "https://www.casio.com/jp/information/1018-incident/"),
+    ("不正アクセスによる個人情報漏えいに関するお知らせ（第2報）", "",
+     "https://www.casio.com/jp/information/1018-incident-2/"),
+    ("不正アクセスによる個人情報漏えいのお詫びとご報告",
+     "ICT教育アプリ「ClassPad.net」の開発環境のデータベースへの外部からのサイバー攻撃により、"
+     "一部の顧客の個人情報が外部に漏えいしました。",
+     "https://www.casio.com/jp/information/1018-incident/"),
+    ("Investigation results of the unauthorized access", "Personal data of 8,478 people was "
+     "leaked.", "https://world.casio.com/news/2025/0108-results/"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("title", "summary", "url"), NOTICES, ids=[n[0][:40] for n in NOTICES])
+def test_a_notice_on_its_own_site_speaks_for_the_company(
+    matcher: Matcher, title: str, summary: str, url: str
+) -> None:
+    """A notice or a follow-up in the company's own voice is the company's disclosure."""
+    assert [m.company.name for m in matcher.match(news(title, summary, url=url))] == ["Casio"]
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "url"),
+    [
+        ("London hospitals declare critical incident after ransomware attack on Synnovis",
+         "Operations were cancelled after an attack on pathology services provider Synnovis.",
+         "https://www.bbc.com/news/articles/synnovis-cyber-attack"),
+        ("名古屋港でシステム障害、ランサムウェア攻撃か　コンテナ搬出入停止",
+         "名古屋港のコンテナターミナルでシステム障害が発生し、ランサムウェアによる攻撃を受けた可能性がある。",
+         "https://www.nikkei.com/article/DGXZQOUC05A5G0V00C23A7000000/"),
+    ],
+)  # fmt: skip
+def test_an_outlets_report_on_others_is_not_about_the_outlet(
+    matcher: Matcher, title: str, summary: str, url: str
+) -> None:
+    """A watched news outlet's own site reports other victims: not a notice of its own."""
+    assert matcher.match(news(title, summary, url=url)) == []

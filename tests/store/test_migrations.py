@@ -216,3 +216,95 @@ async def test_upgrade_gives_queued_channel_alerts_their_server(any_db_url: str)
         }
     finally:
         await engine.dispose()
+
+
+async def test_upgrade_gives_stored_matches_their_time_and_opener(any_db_url: str) -> None:
+    """Revision 0004 dates each stored match by its disclosure's publication (first seen
+    without one, or with one days after it was seen), marks the match that opened each
+    incident, spans each incident over its matches; grouping then works on the old data."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from bot.core import incidents as rules
+    from bot.core.matching import Match
+    from bot.core.watchlist import Company
+    from bot.store.schema import incidents, matches
+    from scrapers.models import Disclosure
+
+    seen = datetime(2024, 10, 10, 9, 0, tzinfo=UTC)
+    published = {
+        "d1": datetime(2024, 10, 8, 12, 0, tzinfo=UTC),  # the opener, a day later
+        "d2": None,  # no date: first seen
+        "d3": datetime(2031, 1, 1, tzinfo=UTC),  # a broken date in the future
+        "d4": datetime(2024, 10, 9, 8, 0, tzinfo=UTC),  # recorded with d3, took the title
+    }
+    created = {"d1": seen, "d2": seen + timedelta(hours=1), "d3": seen, "d4": seen}
+    engine = create_async_engine(any_db_url)
+    try:
+        await migrate.upgrade(engine, "0003")
+        async with engine.begin() as conn:
+            for n, (key, when) in enumerate(published.items()):
+                await conn.execute(
+                    text(
+                        "INSERT INTO disclosures (id, source, url, url_key, title, summary,"
+                        " published, first_seen, evidence) VALUES (:id, 'the-record', :url,"
+                        " :key, :title, '', :published, :seen, 'reported')"
+                    ),
+                    {"id": key, "url": f"https://therecord.media/{n}", "key": f"k{n}",
+                     "title": f"Casio story {key}", "published": when, "seen": seen},
+                )  # fmt: skip
+            for incident, title in ((1, "Casio story d1"), (2, "Casio story d4")):
+                await conn.execute(
+                    text(
+                        "INSERT INTO incidents (id, company_key, company_name, title, url,"
+                        " evidence, first_seen, last_seen, summary, fingerprint) VALUES"
+                        " (:id, 'casio', 'Casio', :title, 'u', 'reported', :seen, :seen, '', '')"
+                    ),
+                    {"id": incident, "title": title, "seen": seen},
+                )
+            for key, incident in (("d1", 1), ("d2", 1), ("d3", 2), ("d4", 2)):
+                await conn.execute(
+                    text(
+                        "INSERT INTO matches (disclosure_id, company_key, company_name, matched,"
+                        " reason, incident_id, created_at) VALUES (:key, 'casio', 'Casio', '[]',"
+                        " '', :incident, :created)"
+                    ),
+                    {"key": key, "incident": incident, "created": created[key]},
+                )
+        await migrate.upgrade(engine)
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(matches.c.disclosure_id, matches.c.event_at, matches.c.opened)
+            )
+            found = {r.disclosure_id: (r.event_at.replace(tzinfo=UTC) if r.event_at.tzinfo is None
+                                       else r.event_at, r.opened) for r in rows}  # fmt: skip
+            spans = {
+                r.id: tuple(t.replace(tzinfo=UTC) if t.tzinfo is None else t for t in r[1:])
+                for r in await conn.execute(
+                    select(incidents.c.id, incidents.c.started_at, incidents.c.ended_at)
+                )
+            }
+    finally:
+        await engine.dispose()
+    assert found == {
+        "d1": (published["d1"], True),
+        "d2": (seen, False),
+        "d3": (seen, False),
+        "d4": (published["d4"], True),
+    }
+    assert spans == {1: (published["d1"], seen), 2: (published["d4"], seen)}
+    store = await Store.open(any_db_url, create=False)
+    try:
+        later = Disclosure(
+            source="bleepingcomputer",
+            title="Casio story d1 - BleepingComputer",
+            url="https://www.bleepingcomputer.com/casio",
+            published=seen + timedelta(days=2),
+        )
+        await store.add_disclosures([later], now=seen + timedelta(days=2))
+        casio = Company(name="Casio")
+        placed = await rules.place(store, later, Match(casio, ("Casio",), "t"), seen)
+        assert (placed.incident_id, placed.created, placed.repeat) == (1, False, True)
+    finally:
+        await store.close()

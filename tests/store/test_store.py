@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.core.incidents import Neighbourhood
 from bot.store import Store
 from scrapers.http import Validators
 from scrapers.models import Disclosure, Evidence
@@ -158,22 +159,108 @@ async def test_record_match_twice_keeps_one_match(store: Store) -> None:
     assert len(await store.incident_sources(incident)) == 1
 
 
-async def test_recent_incidents_are_the_companys_newest_within_the_window(store: Store) -> None:
-    """Only the company's incidents seen since the cut-off come back, newest first."""
-    old = await _incident(store, casio(1))
-    item = casio(2)
-    await store.add_disclosures([item])
-    newer, _ = await store.record_match(
-        item, company_key="casio", company_name="Casio", matched=["Casio"], reason="",
-        incident_id=None, now=T0 + timedelta(days=30),
-    )  # fmt: skip
-    assert [i.id for i in await store.recent_incidents("casio", T0 - timedelta(days=1))] == [
-        newer,
-        old,
+def _around(
+    start: datetime, end: datetime, url_key: str = "none", naming: str = "-"
+) -> Neighbourhood:
+    return Neighbourhood(
+        spans=((start, end),), url_key=url_key, naming=naming, naming_span=(end, end)
+    )
+
+
+async def test_a_companys_stories_near_a_time_are_found_by_publication_time(
+    store: Store,
+) -> None:
+    """The book reads a company's stories by when they were published (first seen without a
+    date), any with the same link however old, and the look backs years later that name a
+    month; other companies' stay out."""
+    dated = [
+        Disclosure(
+            source="the-record",
+            title=f"Casio report {n}",
+            url=f"https://therecord.media/casio-{n}",
+            published=T0 + timedelta(days=days),
+            guid=str(n),
+        )
+        for n, days in enumerate([-400, -10, 0, 20, 500])
     ]
-    assert [i.id for i in await store.recent_incidents("casio", T0 + timedelta(days=1))] == [newer]
-    assert await store.recent_incidents("moneygram", T0 - timedelta(days=1)) == []
-    assert await store.get_incident(newer + 100) is None
+    undated = Disclosure(source="ransomlook", title="Casio Computer", url="https://r.test/casio")
+    look_back = Disclosure(
+        source="asm-pro",
+        title="Casio's ransomware attack, a look back",
+        summary="On October 10, 2024, Casio found unauthorized access to its network.",
+        url="https://asm.test/casio",
+        published=T0 + timedelta(days=900),
+    )
+    copy = Disclosure(
+        source="google-news",
+        title="Casio report 0 - The Record",
+        url="https://therecord.media/casio-0?utm_source=rss",
+        published=T0 + timedelta(days=1),
+    )
+    for item in [*dated, undated, look_back]:
+        seen = max(T0 + timedelta(days=700), item.published or T0)
+        await store.add_disclosures([item], now=seen)
+        await store.record_match(
+            item, company_key="casio", company_name="Casio", matched=["Casio"], reason="",
+            incident_id=None, now=seen,
+        )  # fmt: skip
+    await store.add_disclosures([copy], now=T0)
+    await store.record_match(
+        copy, company_key="moneygram", company_name="MoneyGram", matched=[], reason="",
+        incident_id=None, now=T0,
+    )  # fmt: skip
+    async with store.book("casio") as book:
+        month = timedelta(days=30)
+        near = await book.near(_around(T0 - month, T0 + month, copy.url_key))
+        assert {s.title for s in near} == {"Casio report 0", "Casio report 1", "Casio report 2",
+                                           "Casio report 3"}  # fmt: skip
+        assert all(s.incident is not None for s in near)
+        late = await book.near(_around(T0 + 20 * month, T0 + 25 * month))
+        assert [(s.title, s.at) for s in late] == [("Casio Computer", T0 + timedelta(days=700))]
+        naming = Neighbourhood(
+            spans=(), url_key="none", naming="2024-10",
+            naming_span=(T0 + timedelta(days=365), T0 + timedelta(days=3 * 365)),
+        )  # fmt: skip
+        assert [s.title for s in await book.near(naming)] == [look_back.title]
+    async with store.book("moneygram") as book:
+        assert [s.title for s in await book.near(_around(T0, T0))] == []
+
+
+async def test_folding_an_incident_keeps_the_alerts_sent_and_announces_nothing_twice(
+    store: Store,
+) -> None:
+    """Two incidents found to be one: the older keeps its id and its sent alert, which later
+    updates edit; the other's queued alert becomes an update where the target already has
+    an alert, and stays an alert where it has none; held digest entries follow."""
+    older = await _incident(store, casio(1))
+    newer = await _incident(store, casio(2))
+    both = casio(3)
+    await store.enqueue("webhook:soc", incident_id=older, disclosure_id=casio(1).identity,
+                        payload={"kind": "alert", "incident": older}, now=T0)  # fmt: skip
+    [sent] = await store.claim_due(owner="w", now=T0)
+    await store.mark_sent(sent.id, message_id="m-older", now=T0)
+    for target in ("webhook:soc", "webhook:ops"):
+        await store.enqueue(target, incident_id=newer, disclosure_id=casio(2).identity,
+                            payload={"kind": "alert", "incident": newer}, now=T0)  # fmt: skip
+    await store.guilds.hold_for_digest(7, 70, older, {"incident": older, "n": 1}, now=T0)
+    await store.guilds.hold_for_digest(7, 70, newer, {"incident": newer, "n": 2}, now=T0)
+    async with store.book("casio") as book:
+        await book.merge(older, [newer])
+        await book.refresh([older])
+    assert await store.get_incident(newer) is None
+    assert len(await store.incident_sources(older)) == 2
+    queued = {d.target: d for d in await store.claim_due(owner="w", now=T0)}
+    assert queued["webhook:soc"].incident_id == older
+    assert queued["webhook:soc"].kind == "update"
+    assert queued["webhook:soc"].payload == {"kind": "update", "incident": older}
+    assert queued["webhook:ops"].kind == "alert"
+    assert queued["webhook:ops"].payload["incident"] == older
+    assert await store.sent_message_id("webhook:soc", older) == "m-older"
+    held = await store.guilds.held_alerts()
+    assert [(h.channel_id, h.payload) for h in held] == [(70, {"incident": older, "n": 2})]
+    async with store.book("casio") as book:
+        stories = await book.near(_around(T0 - timedelta(days=3), T0, both.url_key))
+    assert [s.incident for s in stories] == [older, older]
 
 
 # -- outbox -------------------------------------------------------------------------------
