@@ -155,9 +155,10 @@ def test_no_secret_in_any_output_of_a_faulty_run(
     assert "source down failed: HTTP 500" in outputs["scan"]
     assert "more than 5 redirects" in outputs["scan"]
     assert "source blocked failed: port" in outputs["scan"]
-    assert "webhook deleted: answered 404" in outputs["run"]
-    assert "webhook broken: server error 502" in outputs["run"]
-    assert "webhook unreachable: ConnectError" in outputs["run"]
+    assert "webhook:deleted refused for good (404 Unknown Webhook (10015))" in outputs["run"]
+    assert "webhook:throttled is down: 429 You are being rate limited." in outputs["run"]
+    assert "webhook:broken is down: 502 Bad Gateway" in outputs["scan"]
+    assert "webhook:unreachable is down: connection refused" in outputs["scan"]
     # ...and no output carries a secret.
     for name, text in outputs.items():
         for value in secrets:
