@@ -38,10 +38,11 @@ log = logging.getLogger(__name__)
 
 # A down target's probes: the first after half a second, each wait twice the last, none
 # longer than PROBE_CAP, each shortened at random by up to half so that targets that went
-# down together do not come back in lockstep. 10 s rather than the 15 s the promise
-# allows: a probe at most 10 s after the receiver is back leaves 5 s for the queue.
+# down together do not come back in lockstep. 8 s rather than the 15 s the promise
+# allows: a probe at most 8 s after the receiver is back leaves 7 s for the queue, which
+# holds a webhook's bucket of 5 and the next 5 (Discord: 5 posts per 5 s per webhook).
 PROBE_FIRST = 0.5
-PROBE_CAP = 10.0
+PROBE_CAP = 8.0
 # An update that fails on its own (its target up) waits like a probe, holding nothing up.
 BATCH = 200  # deliveries claimed at a time, across targets
 PER_TARGET = 20  # a target's alerts claimed at a time: one busy target never fills a batch
