@@ -116,7 +116,7 @@ def _unused(target: str) -> TargetStatus:
 def _state(s: TargetStatus, now: datetime) -> str:
     if s.state == "down":
         since = f" for {_span((now - s.down_since).total_seconds())}" if s.down_since else ""
-        return f"down{since} ({s.failures} failure{'s' if s.failures != 1 else ''} in a row)"
+        return f"down{since} ({s.failures} failure{'s' if s.failures != 1 else ''})"
     if s.state == "gone":
         return "gone: alerts given up"
     return "ok"
@@ -153,16 +153,9 @@ def _as_json(targets: _Targets, now: datetime) -> dict[str, Any]:
 
 def _table(targets: _Targets, now: datetime) -> Table:
     table = Table(title="Deliveries")
-    for column in (
-        "Target",
-        "Receiver",
-        "State",
-        "Queued",
-        "Waiting for retry",
-        "Given up",
-        "Last answer",
-        "Last success",
-    ):
+    for column in ("Target", "Receiver", "State"):
+        table.add_column(column, no_wrap=True)
+    for column in ("Queued", "Waiting for retry", "Given up", "Last answer", "Last success"):
         table.add_column(column)
     for s in targets.statuses:
         waiting = ""
@@ -200,7 +193,8 @@ async def _show(config: Config, args: argparse.Namespace) -> int:
     if not targets.statuses:
         print("No delivery targets yet: configure a webhook or subscribe a channel.")
         return 0
-    Console(width=200 if not sys.stdout.isatty() else None).print(_table(targets, now))
+    # Piped: wide enough that a line holds a target whole, for grep.
+    Console(width=250 if not sys.stdout.isatty() else None).print(_table(targets, now))
     return 0
 
 
