@@ -16,8 +16,8 @@ from tests.support.cli import run_cli
 from tests.support.crashrig import COMPANIES
 
 WIDE = {"COLUMNS": "250"}
-SOC_TOKEN = "tok-soc-9f3a77c1e2b5d8a4"  # noqa: S105 - a made-up webhook token
-LEGAL_TOKEN = "tok-legal-0c4d1e2f3a4b5c6d"  # noqa: S105
+SOC_TOKEN = "tok-soc-9f3a77c1e2b5d8a4"  # a made-up webhook token
+LEGAL_TOKEN = "tok-legal-0c4d1e2f3a4b5c6d"
 CHANNEL = "channel:1290000000000000042"
 
 
