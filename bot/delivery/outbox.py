@@ -38,11 +38,12 @@ log = logging.getLogger(__name__)
 
 # A down target's probes: the first after half a second, each wait twice the last, none
 # longer than PROBE_CAP, each shortened at random by up to half so that targets that went
-# down together do not come back in lockstep. 8 s rather than the 15 s the promise
-# allows: a probe at most 8 s after the receiver is back leaves 7 s for the queue, which
-# holds a webhook's bucket of 5 and the next 5 (Discord: 5 posts per 5 s per webhook).
+# down together do not come back in lockstep. 6 s rather than the 15 s the promise
+# allows: a probe at most 6 s after the receiver is back leaves 9 s for the queue, which
+# holds a webhook's bucket of 5 and the next 5 (Discord: 5 posts per 5 s per webhook)
+# with room for a busy machine.
 PROBE_FIRST = 0.5
-PROBE_CAP = 8.0
+PROBE_CAP = 6.0
 # An update that fails on its own (its target up) waits like a probe, holding nothing up.
 BATCH = 200  # deliveries claimed at a time, across targets
 PER_TARGET = 20  # a target's alerts claimed at a time: one busy target never fills a batch
@@ -202,7 +203,7 @@ class Outbox:
                 log.exception("could not read when the next delivery is due")
                 due = None
             if due is not None:
-                wait = min(wait, max(0.01, (due - self.clock()).total_seconds()))
+                wait = min(wait, max(0.05, (due - self.clock()).total_seconds()))
             self._poked.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._poked.wait(), wait)
@@ -400,6 +401,7 @@ class Outbox:
             if settled is not None:
                 return settled
         reposted = False
+        throttled = False
         attempt = 0
         while True:
             if isinstance(sink, Paced):
@@ -437,11 +439,12 @@ class Outbox:
                         error=error, seconds=seconds,
                     )  # fmt: skip
                 wait = exc.retry_after
-                if wait is not None and wait <= self.max_inline_wait and attempt <= 1:
-                    # A rate limit within reach: honour it and try once more, no failure.
+                if wait is not None and wait <= self.max_inline_wait and not throttled:
+                    # A rate limit within reach: honour it and try once more, no failure;
+                    # refused again after waiting it out, the target counts as down.
                     await self.store.mark_unsent(item.id)
                     await asyncio.sleep(wait)
-                    attempt += 1
+                    throttled = True
                     continue
                 if wait is None and not probing and attempt < self.inline_retries:
                     await self.store.mark_unsent(item.id)

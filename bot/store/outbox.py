@@ -649,7 +649,8 @@ class OutboxRepository:
     async def next_due_at(
         self, *, target_prefix: str | None = None, shards: ShardSet | None = None
     ) -> datetime | None:
-        """When the earliest queued alert becomes due: its own time, or its target's probe."""
+        """When the earliest queued alert can be claimed: its own time, its target's probe,
+        or the end of a lease on either."""
         d, t = deliveries, delivery_targets
         due = case(
             (t.c.state == GONE, d.c.next_attempt_at),
@@ -659,8 +660,16 @@ class OutboxRepository:
             ),
             else_=d.c.next_attempt_at,
         )
+        # Nor before a lease held on the row or its target runs out (a process elsewhere
+        # may be sending; if it died, its lease ends the wait).
+        latest = func.greatest if self.db.dialect == "postgresql" else func.max
+        claimable: Any = latest(
+            due,
+            func.coalesce(d.c.lease_until, due),
+            func.coalesce(t.c.lease_until, due),
+        )
         query = (
-            select(func.min(due))
+            select(func.min(claimable))
             .select_from(d.outerjoin(t, t.c.target == d.c.target))
             .where(d.c.status == "pending")
         )

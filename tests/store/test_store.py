@@ -511,3 +511,14 @@ async def test_settling_releases_only_what_the_same_source_held(store: Store) ->
         add=[story], settle=[story.identity],
     )  # fmt: skip
     assert await store.add_disclosures([story], now=T0, hold=True) == []
+
+
+async def test_next_due_waits_for_a_lease_held_elsewhere(store: Store) -> None:
+    """An alert claimed by another process is not due for us before its lease ends, so an
+    idle runner sleeps until then instead of asking again and again."""
+    await _queue(store, "webhook:soc", 2)
+    assert await store.next_due_at() == T0
+    await store.claim(owner="elsewhere", now=T0, lease=timedelta(minutes=2))
+    assert await store.next_due_at() == T0 + timedelta(minutes=2)
+    await store.recover_interrupted("elsewhere")
+    assert await store.next_due_at() == T0
