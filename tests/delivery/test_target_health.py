@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from datetime import timedelta
 
 import httpx
@@ -273,3 +274,53 @@ async def test_a_webhook_is_sent_at_the_pace_its_headers_announce(
     assert hooks.rate_limited == {"global": 0, "bucket": 0}
     stamps = [a.at for a in hooks.accepted]
     assert all(later - earlier >= 0.6 for earlier, later in zip(stamps, stamps[2:], strict=False))
+
+
+async def test_a_webhook_that_never_answers_slows_no_other(
+    store: Store, hooks: DiscordLikeWebhooks, receiver: LocalServer
+) -> None:
+    """A webhook whose host accepts the connection but never answers (a timeout) is marked
+    down after its one quick retry, only its oldest alert tried; the healthy webhook's
+    alerts are all accepted, by the receiver's clock, before the hung one's first request
+    even timed out."""
+    hung = LocalServer().start()
+    try:
+        path = "/api/webhooks/1290477777777777777/tok-hung-secret"
+        hung.route(path, Response(200, b"{}", {"Content-Type": "application/json"},
+                                  delay=2.0), method="POST")  # fmt: skip
+        links = [
+            (await queue_alert(store, ["webhook:hung", "webhook:soc"], c))[1]
+            for c in COMPANIES[:4]
+        ]
+        timed_out: list[float] = []
+
+        def seen(attempt: Attempt) -> None:
+            if attempt.target == "webhook:hung":
+                timed_out.append(time.monotonic())
+
+        started = time.monotonic()
+        async with httpx.AsyncClient(timeout=0.6) as client:
+            host = Host()
+            outbox = Outbox(
+                store,
+                {
+                    "webhook:hung": WebhookSink(hung.url(path), "hung", client, host=host),
+                    "webhook:soc": WebhookSink(hooks.url("soc"), "soc", client, host=host),
+                },
+                on_attempt=seen,
+            )
+            report = await outbox.flush()
+        assert hooks.urls("soc") == links
+        assert (report.sent, report.down) == (4, 1)
+        # The first timeout came no sooner than the client's timeout after the start; the
+        # healthy webhook was done before it.
+        assert timed_out and timed_out[0] - started >= 0.6
+        assert hooks.accepted[-1].at < started + 0.6
+        tried = [r.json()["embeds"][0]["url"] for r in hung.received("POST")]
+        assert tried == [links[0], links[0]]  # one quick retry, of the oldest alert only
+        [status] = await store.target_status(targets=["webhook:hung"])
+        assert (status.state, status.queued, status.given_up) == ("down", 4, 0)
+        assert status.last_error == "no answer in time"
+        assert status.next_attempt_at is not None
+    finally:
+        hung.stop()
