@@ -289,8 +289,7 @@ async def test_a_webhook_that_never_answers_slows_no_other(
         hung.route(path, Response(200, b"{}", {"Content-Type": "application/json"},
                                   delay=2.0), method="POST")  # fmt: skip
         links = [
-            (await queue_alert(store, ["webhook:hung", "webhook:soc"], c))[1]
-            for c in COMPANIES[:4]
+            (await queue_alert(store, ["webhook:hung", "webhook:soc"], c))[1] for c in COMPANIES[:4]
         ]
         timed_out: list[float] = []
 
