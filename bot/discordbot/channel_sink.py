@@ -16,7 +16,7 @@ import discord
 
 from bot.core.embeds import channel_message
 from bot.core.records import Delivery
-from bot.core.sinks import DeliveryError
+from bot.core.sinks import DeliveryError, MessageGone
 from bot.subscriptions import Subscriptions, visible_to
 from scrapers.models import Evidence
 from scrapers.ratelimit import RateLimiter
@@ -67,6 +67,10 @@ class ChannelSink:
         self.ready = ready
         self.ready_timeout = ready_timeout
 
+    # Every channel is on Discord: when one answers again after an outage, the outbox
+    # probes the other down channels at once.
+    group = "discord"
+
     def __repr__(self) -> str:
         return "ChannelSink()"
 
@@ -76,10 +80,10 @@ class ChannelSink:
             try:
                 await asyncio.wait_for(self.ready.wait(), self.ready_timeout)
             except TimeoutError:
-                raise DeliveryError("not connected to Discord yet", retry_after=60.0) from None
+                raise DeliveryError("not connected to Discord yet") from None
         # From memory: two queries per message would slow a fan-out to many channels.
         if await self.subscriptions.is_broken(channel_id, cached=True):
-            raise DeliveryError(f"channel {channel_id} is marked broken", permanent=True)
+            raise DeliveryError("the channel is marked broken", gone=True)
         guild_id = self.subscriptions.guild_of(channel_id)
         settings = await self.subscriptions.settings(guild_id, cached=True) if guild_id else None
         evidence = Evidence(str(delivery.payload.get("evidence") or Evidence.REPORTED.value))
@@ -139,25 +143,31 @@ class ChannelSink:
         except discord.HTTPException as exc:
             raise await self._failure(channel_id, exc, editing=bool(edit_id)) from None
         except (OSError, TimeoutError) as exc:
-            raise DeliveryError(f"channel {channel_id}: {type(exc).__name__}") from None
+            raise DeliveryError(f"no answer from Discord ({type(exc).__name__})") from None
 
     async def _failure(
         self, channel_id: int, exc: discord.HTTPException, *, editing: bool
     ) -> DeliveryError:
+        answer = _answer(exc)
         if exc.code in GONE_CODES:
             reason = GONE_CODES[exc.code]
             log.warning("channel %s: %s (code %s); delivery stopped", channel_id, reason, exc.code)
             await self.subscriptions.mark_broken(channel_id, reason, code=exc.code)
-            return DeliveryError(f"channel {channel_id}: {reason}", permanent=True)
+            return DeliveryError(f"{answer}: {reason}", gone=True)
         if editing and exc.code == 10008:
-            return DeliveryError(
-                f"channel {channel_id}: the alert to update was deleted", permanent=True
-            )
+            return MessageGone(answer)
         if exc.status == 429:
             retry = getattr(exc, "retry_after", None)
-            return DeliveryError(f"channel {channel_id}: rate limited", retry_after=retry)
-        if exc.status >= 500:
-            return DeliveryError(f"channel {channel_id}: Discord answered {exc.status}")
-        return DeliveryError(
-            f"channel {channel_id}: Discord answered {exc.status} ({exc.code})", permanent=True
-        )
+            return DeliveryError(answer, retry_after=retry)
+        if exc.status >= 500 or exc.status == 408:
+            return DeliveryError(answer)
+        # Any other refusal is about this message (too large, malformed), not the channel.
+        return DeliveryError(answer, permanent=True)
+
+
+def _answer(exc: discord.HTTPException) -> str:
+    """Discord's answer in a few words, e.g. ``403 Missing Permissions (50013)``."""
+    first = (exc.text or "").splitlines()[0] if exc.text else ""
+    text = " ".join("".join(c for c in first if c.isprintable()).split())[:100]
+    answer = f"{exc.status} {text or exc.response.reason or ''}".strip()
+    return f"{answer} ({exc.code})" if exc.code else answer

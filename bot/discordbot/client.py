@@ -166,7 +166,7 @@ class BreachRadarBot(commands.Bot):
         for channel_id, guild_id in (await self.subscriptions.channel_ids()).items():
             if not self.serves(guild_id):
                 continue
-            problem = await self._check_channel(channel_id)
+            problem = await self.check_channel(channel_id)
             if problem is None:
                 if await self.subscriptions.is_broken(channel_id):
                     await self.subscriptions.repair(channel_id)
@@ -177,7 +177,8 @@ class BreachRadarBot(commands.Bot):
             await self.subscriptions.mark_broken(channel_id, reason, code=code)
         return problems
 
-    async def _check_channel(self, channel_id: int) -> tuple[int, str] | None:
+    async def check_channel(self, channel_id: int) -> tuple[int, str] | None:
+        """Whether the bot can post in the channel: None, or Discord's code and why not."""
         channel: Any = self.get_channel(channel_id)
         if channel is None:
             try:

@@ -241,7 +241,8 @@ class App:
         return 0
 
     async def _bot_background(self) -> None:
-        """Once a minute: poll the feeds servers added, deliver, and send due digests.
+        """Once a minute: poll the feeds servers added (waking the outbox for what they
+        found) and send due digests.
 
         Only the guilds this process serves (a sharded bot: its shards' guilds).
         """
@@ -256,7 +257,7 @@ class App:
             try:
                 results = await feeds.poll_due()
                 if any(r.found for r in results):
-                    await self.outbox.flush()
+                    self.outbox.poke()
                 await digests.send_due()
             except Exception:
                 log.exception("server feeds or digests failed")

@@ -3,8 +3,9 @@
 One in-memory tick job (APScheduler) claims the sources whose next poll is due from the
 database (``source_state.next_poll_at`` with a lease, see ``Store.claim_sources``). The
 schedule therefore survives restarts and is shared: any number of processes may poll the
-same sources and each source is still polled once per interval, by one of them. Another
-job flushes the outbox, whose rows are leased the same way (``Store.claim_due``).
+same sources and each source is still polled once per interval, by one of them. The outbox
+runs beside it (``Outbox.run``), leasing targets and their alerts the same way
+(``Store.claim``), woken by each poll that queued alerts.
 
 Roles split the work between processes: ``scraper`` polls, ``delivery`` delivers, ``all``
 does both (the single-process default).
@@ -105,8 +106,7 @@ class Service:
         self._due: dict[str, datetime] = {}
         self._reaped_at = utcnow()
         self._running: dict[str, asyncio.Task[None]] = {}
-        self._deliver_now = asyncio.Event()
-        self._delivering: set[asyncio.Task[object]] = set()
+        self._delivery: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self.scheduler: AsyncIOScheduler | None = None
         self.polls = 0
@@ -130,12 +130,12 @@ class Service:
                 self._tick, "interval", seconds=self.tick_seconds, id="tick",
                 misfire_grace_time=60, coalesce=True, max_instances=1, next_run_time=now,
             )  # fmt: skip
-        if self.deliver_alerts:
-            self.scheduler.add_job(
-                self._deliver, "interval", seconds=self.deliver_every, id="deliver",
-                misfire_grace_time=60, coalesce=True, max_instances=1, next_run_time=now,
-            )  # fmt: skip
         self.scheduler.start()
+        if self.deliver_alerts:
+            # The outbox runs on its own: a pass whenever an alert or a probe is due, and
+            # at least every deliver_every for alerts other processes queue.
+            self.outbox.idle_every = self.deliver_every
+            self._delivery = asyncio.create_task(self.outbox.run(), name="deliver")
 
     async def _tick(self) -> None:
         if self._claiming.locked():
@@ -192,7 +192,7 @@ class Service:
                         name,
                     )
                 if self.deliver_alerts:
-                    self._deliver_now.set()
+                    self.outbox.poke()
         except Exception:
             log.exception("poll of %s crashed", name)
         finally:
@@ -209,21 +209,6 @@ class Service:
                 task = asyncio.create_task(self._tick())
                 self._refills.add(task)
                 task.add_done_callback(self._refills.discard)
-            if self._deliver_now.is_set():
-                self._deliver_now.clear()
-                await self._deliver()
-
-    async def _deliver(self) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._delivering.add(task)
-            task.add_done_callback(self._delivering.discard)
-        try:
-            report = await self.outbox.flush()
-            if report.sent or report.dead:
-                log.info("delivered %d alerts (%d given up)", report.sent, report.dead)
-        except Exception:
-            log.exception("delivery failed")
 
     async def run_forever(self) -> None:
         await self.start()
@@ -250,12 +235,13 @@ class Service:
             await asyncio.gather(*self._running.values(), return_exceptions=True)
             self._running.clear()
         # Let a delivery in progress finish (its HTTP client closes after us), briefly.
-        pending = {t for t in self._delivering if t is not asyncio.current_task()}
-        if pending:
-            _, late = await asyncio.wait(pending, timeout=self.stop_grace)
+        delivery = self._delivery
+        if delivery is not None and delivery is not asyncio.current_task():
+            self.outbox.stop()
+            _, late = await asyncio.wait({delivery}, timeout=self.stop_grace)
             for straggler in late:
                 straggler.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+            await asyncio.gather(delivery, return_exceptions=True)
 
     def next_due(self) -> dict[str, timedelta]:
         now = utcnow()

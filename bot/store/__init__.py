@@ -17,7 +17,7 @@ from bot.store.guilds import GuildRepository
 from bot.store.incidents import IncidentRepository
 from bot.store.leases import LeaseRepository
 from bot.store.meta import MetaRepository
-from bot.store.outbox import CHANNEL_PREFIX, OutboxRepository
+from bot.store.outbox import CHANNEL_PREFIX, OutboxRepository, TargetClaim, TargetStatus
 from bot.store.sources import ClaimedSource, SourceRepository
 
 
@@ -63,16 +63,29 @@ class Store:
 
         outbox = self.outbox
         self.enqueue = outbox.enqueue
+        self.claim = outbox.claim
+        self.claim_more = outbox.claim_more
         self.claim_due = outbox.claim_due
+        self.release = outbox.release
         self.mark_sent = outbox.mark_sent
         self.mark_sending = outbox.mark_sending
         self.mark_unsent = outbox.mark_unsent
+        self.mark_down = outbox.mark_down
+        self.mark_up = outbox.mark_up
+        self.give_up_target = outbox.give_up_target
         self.recover_interrupted = outbox.recover_interrupted
         self.mark_retry = outbox.mark_retry
+        self.probe_soon = outbox.probe_soon
+        self.down_targets = outbox.down_targets
         self.pending_count = outbox.pending_count
         self.delivery_counts = outbox.delivery_counts
         self.alert_sent = outbox.alert_sent
         self.sent_message_id = outbox.sent_message_id
+        self.shown_evidence = outbox.shown_evidence
+        self.newer_update_shown = outbox.newer_update_shown
+        self.next_due_at = outbox.next_due_at
+        self.target_status = outbox.target_status
+        self.retry_given_up = outbox.retry_given_up
 
         self.get_meta = self.meta.get_meta
         self.set_meta = self.meta.set_meta
@@ -120,4 +133,4 @@ class Store:
         await self.engine.dispose()
 
 
-__all__ = ["CHANNEL_PREFIX", "ClaimedSource", "Store"]
+__all__ = ["CHANNEL_PREFIX", "ClaimedSource", "Store", "TargetClaim", "TargetStatus"]

@@ -1,4 +1,4 @@
-"""Who holds work: the leases on sources and on deliveries, seen together."""
+"""Who holds work: the leases on sources, deliveries and delivery targets, seen together."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from sqlalchemy import select, update
 
 from bot.core.clock import utcnow
 from bot.store.database import Database
-from bot.store.schema import deliveries, source_state
+from bot.store.schema import deliveries, delivery_targets, source_state
 
-# Both tables lease rows the same way: lease_owner until lease_until.
-_LEASED = (source_state, deliveries)
+# These tables lease rows the same way: lease_owner until lease_until.
+_LEASED = (source_state, deliveries, delivery_targets)
 
 
 class LeaseRepository:
@@ -22,7 +22,7 @@ class LeaseRepository:
         self.db = db
 
     async def lease_owners(self, now: datetime | None = None) -> set[str]:
-        """Every owner that holds a live lease on a source or a delivery."""
+        """Every owner that holds a live lease on a source, a delivery or a target."""
         when = now or utcnow()
         async with self.db.engine.connect() as conn:
             owners: set[str] = set()

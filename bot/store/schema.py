@@ -114,7 +114,8 @@ deliveries = Table(
     Column("disclosure_id", String(32), ForeignKey("disclosures.id"), nullable=False),
     Column("kind", String(16), nullable=False, default="alert"),  # alert | update
     Column("payload", Text, nullable=False),  # JSON of the alert, rendered at enqueue time
-    Column("status", String(16), nullable=False, default="pending"),  # pending|sent|dead
+    # pending | sending | sent | dead (given up: the receiver refused it for good)
+    Column("status", String(16), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
     Column("last_error", Text),
@@ -128,6 +129,24 @@ deliveries = Table(
     Column("guild_id", BigInteger),
     UniqueConstraint("target", "incident_id", "disclosure_id", name="uq_delivery_once"),
     Index("ix_deliveries_due", "status", "next_attempt_at"),
+)
+
+# Each delivery target's health, so that a restarted process knows which receivers are
+# down, when to probe them next and which are gone; and which process sends to a target
+# right now (one at a time, so its alerts stay in order and a down one gets one probe).
+delivery_targets = Table(
+    "delivery_targets",
+    metadata,
+    Column("target", Text, primary_key=True),
+    Column("state", String(8), nullable=False, default="up"),  # up | down | gone
+    Column("failures", Integer, nullable=False, default=0),  # transient failures in a row
+    Column("down_since", DateTime(timezone=True)),  # down or gone since
+    Column("next_attempt_at", DateTime(timezone=True)),  # a down target's next probe
+    Column("last_error", Text),  # the receiver's last refusal, e.g. "404 Unknown Webhook"
+    Column("last_error_at", DateTime(timezone=True)),
+    Column("last_success_at", DateTime(timezone=True)),
+    Column("lease_owner", String(64)),
+    Column("lease_until", DateTime(timezone=True)),
 )
 
 # Disclosures stored but not yet matched and queued: a crash between storing an item and
@@ -239,6 +258,7 @@ digest_items = Table(
 __all__ = [
     "broken_channels",
     "deliveries",
+    "delivery_targets",
     "digest_items",
     "disclosure_pending",
     "disclosures",

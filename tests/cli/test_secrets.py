@@ -99,7 +99,8 @@ def test_no_secret_in_any_output_of_a_faulty_run(
     receiver: LocalServer,
     tmp_path: Path,
 ) -> None:
-    """scan, run (verbose), sources and check-config never print a webhook URL or token."""
+    """scan, run (verbose), sources, deliveries and check-config never print a webhook URL
+    or token."""
     config, env, secrets = faulty_setup
     db = f"sqlite:///{tmp_path / 'state.db'}"
     outputs = {
@@ -150,14 +151,20 @@ def test_no_secret_in_any_output_of_a_faulty_run(
     finally:
         assert service.stop() == 0
     outputs["run"] = (tmp_path / "run.log").read_text(errors="replace")
+    run_db = f"sqlite:///{tmp_path / 'run.db'}"
+    for args in (("deliveries",), ("deliveries", "--json"), ("deliveries", "retry", "--all")):
+        outputs[" ".join(args)] = output(*args, "--config", str(config), "--db", run_db, env=env)
 
     # The faults really happened and were reported...
     assert "source down failed: HTTP 500" in outputs["scan"]
     assert "more than 5 redirects" in outputs["scan"]
     assert "source blocked failed: port" in outputs["scan"]
-    assert "webhook deleted: answered 404" in outputs["run"]
-    assert "webhook broken: server error 502" in outputs["run"]
-    assert "webhook unreachable: ConnectError" in outputs["run"]
+    assert "webhook:deleted refused for good (404 Unknown Webhook (10015))" in outputs["run"]
+    assert "webhook:throttled is down: 429 You are being rate limited." in outputs["run"]
+    assert "404 Unknown Webhook (10015)" in outputs["deliveries --json"]
+    assert "1290466666666666666" in outputs["deliveries"]  # the webhook's id, not its token
+    assert "webhook:broken is down: 502 Bad Gateway" in outputs["scan"]
+    assert "webhook:unreachable is down: connection refused" in outputs["scan"]
     # ...and no output carries a secret.
     for name, text in outputs.items():
         for value in secrets:

@@ -308,3 +308,67 @@ async def test_upgrade_gives_stored_matches_their_time_and_opener(any_db_url: st
         assert (placed.incident_id, placed.created, placed.repeat) == (1, False, True)
     finally:
         await store.close()
+
+
+async def test_upgrade_makes_alerts_put_off_by_the_old_backoff_due(any_db_url: str) -> None:
+    """Revision 0005 adds each target's health; alerts an older release put off for up to
+    an hour (and those behind them) are due at once, and a claim hands them out."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from bot.store.schema import deliveries, disclosures, incidents
+
+    when = datetime(2024, 10, 10, 9, 0, tzinfo=UTC)
+    engine = create_async_engine(any_db_url)
+    try:
+        await migrate.upgrade(engine, "0003")
+        async with engine.begin() as conn:
+            await conn.execute(
+                disclosures.insert().values(
+                    id="d1", source="the-record", url="https://therecord.media/1", url_key="k1",
+                    title="MoneyGram cyberattack", summary="", first_seen=when,
+                    evidence="reported",
+                )
+            )  # fmt: skip
+            await conn.execute(
+                incidents.insert().values(
+                    id=1, company_key="moneygram", company_name="MoneyGram", title="t", url="u",
+                    evidence="reported", first_seen=when, last_seen=when, summary="",
+                    fingerprint="",
+                )
+            )  # fmt: skip
+            for target, status, later in (
+                ("webhook:soc", "pending", timedelta(minutes=64)),  # backed off
+                ("webhook:legal", "pending", timedelta(0)),
+                ("webhook:old", "sent", timedelta(minutes=30)),
+            ):
+                await conn.execute(
+                    deliveries.insert().values(
+                        target=target, incident_id=1, disclosure_id="d1", kind="alert",
+                        payload="{}", status=status, attempts=3, next_attempt_at=when + later,
+                        created_at=when, last_error="500",
+                    )
+                )  # fmt: skip
+        await migrate.upgrade(engine)
+        async with engine.connect() as conn:
+            due = {
+                r.target: r.next_attempt_at
+                for r in await conn.execute(
+                    select(deliveries.c.target, deliveries.c.next_attempt_at)
+                )
+            }
+        assert {k: v.replace(tzinfo=UTC) for k, v in due.items()} == {
+            "webhook:soc": when,
+            "webhook:legal": when,
+            "webhook:old": when + timedelta(minutes=30),
+        }
+    finally:
+        await engine.dispose()
+    store = await Store.open(any_db_url, create=False)
+    try:
+        claims = await store.claim(owner="after", now=when)
+        assert sorted(c.target for c in claims) == ["webhook:legal", "webhook:soc"]
+        assert all(c.state == "up" for c in claims)
+    finally:
+        await store.close()

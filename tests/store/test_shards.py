@@ -123,8 +123,7 @@ async def test_the_database_computes_discords_shard_formula(store: Store) -> Non
             f"channel:{5000 + n}" for n, g in enumerate(guilds) if shard_of(g, count) in ids
         ]
         assert [d.target for d in claimed] == expected
-        for d in claimed:  # give them back for the next count
-            await store.mark_retry(d.id, "peek", retry_at=T0, count=False)
+        await store.recover_interrupted(f"{count}{ids}")  # give them back for the next count
 
 
 async def test_concurrent_shard_processes_split_the_alerts_exactly(

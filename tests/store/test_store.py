@@ -33,7 +33,6 @@ async def _incident(store: Store, item: Disclosure, *, incident_id: int | None =
 
 async def _queue(store: Store, target: str, n: int, *, now: datetime = T0) -> list[int]:
     incident = await _incident(store, casio(1000 + n))
-    queued = []
     for i in range(n):
         item = casio(i)
         await store.add_disclosures([item], now=now)
@@ -43,9 +42,8 @@ async def _queue(store: Store, target: str, n: int, *, now: datetime = T0) -> li
     claimed = await store.claim_due(
         owner="peek", now=now + timedelta(days=365), limit=1000, target_prefix=target
     )
-    for d in claimed:  # give the leases back untouched
-        await store.mark_retry(d.id, "peek", retry_at=now, count=False)
-        queued.append(d.id)
+    queued = [d.id for d in claimed]
+    await store.recover_interrupted("peek")  # give the target and its rows back untouched
     return queued
 
 
@@ -239,6 +237,7 @@ async def test_folding_an_incident_keeps_the_alerts_sent_and_announces_nothing_t
                         payload={"kind": "alert", "incident": older}, now=T0)  # fmt: skip
     [sent] = await store.claim_due(owner="w", now=T0)
     await store.mark_sent(sent.id, message_id="m-older", now=T0)
+    await store.release("w", "webhook:soc")  # the sender is done with the target
     for target in ("webhook:soc", "webhook:ops"):
         await store.enqueue(target, incident_id=newer, disclosure_id=casio(2).identity,
                             payload={"kind": "alert", "incident": newer}, now=T0)  # fmt: skip
@@ -277,49 +276,117 @@ async def test_enqueue_accepts_each_target_incident_disclosure_once(store: Store
     assert await store.pending_count() == 2
 
 
-async def test_claim_due_leases_oldest_first_and_hides_them_from_others(store: Store) -> None:
-    """A claim takes due rows oldest first; another owner gets none until the lease expires."""
-    ids = await _queue(store, "webhook:soc", 5)
-    first = await store.claim_due(owner="a", now=T0, limit=3, lease=timedelta(minutes=2))
-    assert [d.id for d in first] == ids[:3]
-    assert first[0].payload == {"n": 0} and first[0].kind == "alert"
-    rest = await store.claim_due(owner="b", now=T0 + timedelta(minutes=1))
-    assert [d.id for d in rest] == ids[3:]
-    assert await store.claim_due(owner="c", now=T0 + timedelta(minutes=1)) == []
-    expired = await store.claim_due(owner="c", now=T0 + timedelta(minutes=2, seconds=1))
-    assert [d.id for d in expired] == ids[:3]
+async def test_a_claim_leases_targets_with_their_oldest_alerts(store: Store) -> None:
+    """A claim takes each target with its oldest due alerts; nobody else gets anything of
+    a leased target until the lease expires, while other targets stay free to claim."""
+    soc = await _queue(store, "webhook:soc", 5)
+    hour = timedelta(hours=1)
+    first = await store.claim(owner="a", now=T0, per_target=3, lease=timedelta(minutes=2))
+    assert [(c.target, c.state, [d.id for d in c.deliveries]) for c in first] == [
+        ("webhook:soc", "up", soc[:3])
+    ]
+    assert first[0].deliveries[0].payload == {"n": 0} and first[0].deliveries[0].kind == "alert"
+    legal = await _queue(store, "webhook:legal", 2)
+    # The rest of soc is not handed to anyone else: its order would not survive that.
+    rest = await store.claim(owner="b", now=T0 + timedelta(minutes=1), lease=hour)
+    assert [(c.target, [d.id for d in c.deliveries]) for c in rest] == [("webhook:legal", legal)]
+    assert await store.claim(owner="c", now=T0 + timedelta(minutes=1)) == []
+    # The holder asks for more of its own target.
+    more = await store.claim_more("webhook:soc", owner="a", now=T0 + timedelta(minutes=1))
+    assert [d.id for d in more] == soc[3:]
+    assert await store.claim_more("webhook:soc", owner="c", now=T0) == []
+    expired = await store.claim(owner="c", now=T0 + timedelta(minutes=3, seconds=1))
+    assert [(c.target, [d.id for d in c.deliveries]) for c in expired] == [("webhook:soc", soc)]
 
 
 async def test_claim_due_respects_retry_time_and_target_prefix(store: Store) -> None:
-    """Rows waiting for a retry are not due; a prefix limits the claim to its targets."""
+    """An alert waiting for its own retry (a failed update) is not due and holds nothing
+    up; a prefix limits the claim to its targets."""
     soc = await _queue(store, "webhook:soc", 2)
     await store.mark_retry(soc[0], "503", retry_at=T0 + timedelta(minutes=10))
     channel = await _queue(store, "channel:1234", 1)
-    hour = timedelta(hours=1)
-    by_prefix = await store.claim_due(owner="a", now=T0, target_prefix="channel:", lease=hour)
+    by_prefix = await store.claim_due(owner="a", now=T0, target_prefix="channel:")
     assert [d.id for d in by_prefix] == channel
-    assert [d.id for d in await store.claim_due(owner="a", now=T0, lease=hour)] == [soc[1]]
-    later = await store.claim_due(owner="a", now=T0 + timedelta(minutes=10))
-    assert [(d.id, d.attempts) for d in later] == [(soc[0], 1)]
+    assert [d.id for d in await store.claim_due(owner="a", now=T0)] == [soc[1]]
+    await store.recover_interrupted("a")
+    later = await store.claim_due(
+        owner="a", now=T0 + timedelta(minutes=10), target_prefix="webhook:"
+    )
+    assert [(d.id, d.attempts) for d in later] == [(soc[0], 1), (soc[1], 0)]
 
 
-async def test_concurrent_claims_hand_out_each_delivery_once(
+async def test_a_down_target_offers_one_probe_when_due(store: Store) -> None:
+    """A down target is offered once its probe is due, with its oldest alert only; a
+    success ends the outage and the whole queue is offered again."""
+    soc = await _queue(store, "webhook:soc", 4)
+    [claim] = await store.claim(owner="a", now=T0)
+    failures = await store.mark_down(
+        "webhook:soc", soc[0], "500 Internal Server Error",
+        retry_at=T0 + timedelta(seconds=8), now=T0,
+    )  # fmt: skip
+    assert failures == 1
+    await store.release("a", "webhook:soc", [d.id for d in claim.deliveries[1:]])
+    assert await store.claim(owner="a", now=T0 + timedelta(seconds=7)) == []
+    assert await store.next_due_at() == T0 + timedelta(seconds=8)
+    [probe] = await store.claim(owner="b", now=T0 + timedelta(seconds=8))
+    assert (probe.state, probe.failures, probe.down_since) == ("down", 1, T0)
+    assert [(d.id, d.attempts) for d in probe.deliveries] == [(soc[0], 1)]
+    # One probe at a time: the target is leased to its prober.
+    assert await store.claim(owner="c", now=T0 + timedelta(seconds=9)) == []
+    await store.mark_sent(soc[0], now=T0 + timedelta(seconds=9), target="webhook:soc")
+    assert [d.id for d in await store.claim_more("webhook:soc", owner="b", now=T0)] == soc[1:]
+    [status] = await store.target_status(now=T0 + timedelta(seconds=10))
+    assert (status.state, status.queued, status.sent, status.failures) == ("up", 3, 1, 0)
+    assert status.last_success_at == T0 + timedelta(seconds=9)
+
+
+async def test_a_gone_target_keeps_its_alerts_as_given_up_until_retried(store: Store) -> None:
+    """A permanent refusal gives up every queued alert, with the answer; retry puts them
+    back and makes the target worth trying again."""
+    soc = await _queue(store, "webhook:soc", 3)
+    await store.claim(owner="a", now=T0)
+    assert await store.give_up_target("webhook:soc", "404 Unknown Webhook (10015)", now=T0) == 3
+    await store.release("a", "webhook:soc")
+    assert await store.delivery_counts() == {"dead": 3}
+    assert await store.claim(owner="a", now=T0 + timedelta(days=1)) == []
+    [status] = await store.target_status(now=T0)
+    assert (status.state, status.given_up, status.queued) == ("gone", 3, 0)
+    assert status.given_up_reason == "404 Unknown Webhook (10015)"
+    assert await store.retry_given_up(["webhook:legal"], now=T0) == 0
+    assert await store.retry_given_up(["webhook:soc"], now=T0) == 3
+    [claim] = await store.claim(owner="b", now=T0)
+    assert claim.state == "up" and [d.id for d in claim.deliveries] == soc
+
+
+async def test_concurrent_claims_hand_out_each_delivery_once_and_in_order(
     store: Store, other_store: OtherStore
 ) -> None:
-    """Four workers claiming at once never share a row, and together take them all."""
-    ids = await _queue(store, "webhook:soc", 120)
+    """Four workers claiming at once never share a row nor a target, take them all, and
+    each target's alerts are handed out oldest first."""
+    ids: dict[str, list[int]] = {}
+    for n in range(12):
+        ids[f"webhook:t{n}"] = await _queue(store, f"webhook:t{n}", 10)
     workers = [store] + [await other_store() for _ in range(3)]
+    handed: list[tuple[str, int]] = []  # (target, id) in the order workers got them
+    holding: set[str] = set()
 
-    async def drain(s: Store, owner: str) -> list[int]:
-        taken: list[int] = []
-        while batch := await s.claim_due(owner=owner, now=T0, limit=7):
-            taken += [d.id for d in batch]
-        return taken
+    async def drain(s: Store, owner: str) -> None:
+        while claims := await s.claim(owner=owner, now=T0, limit=7, per_target=3):
+            for claim in claims:
+                assert claim.target not in holding
+                holding.add(claim.target)
+                handed.extend((claim.target, d.id) for d in claim.deliveries)
+            for claim in claims:
+                for d in claim.deliveries:
+                    await s.mark_sent(d.id, now=T0, target=claim.target)
+                holding.discard(claim.target)
+                await s.release(owner, claim.target)
 
-    results = await asyncio.gather(*(drain(s, f"w{i}") for i, s in enumerate(workers)))
-    everything = [i for r in results for i in r]
-    assert sorted(everything) == sorted(ids)
-    assert len(everything) == len(set(everything))
+    await asyncio.gather(*(drain(s, f"w{i}") for i, s in enumerate(workers)))
+    assert sorted(i for _, i in handed) == sorted(i for v in ids.values() for i in v)
+    assert len(handed) == len(set(handed))
+    for target, expected in ids.items():
+        assert [i for t, i in handed if t == target] == expected
 
 
 async def test_mark_sent_records_the_message_and_ends_the_delivery(store: Store) -> None:
@@ -340,6 +407,7 @@ async def test_mark_retry_counts_attempts_and_gives_up_when_dead(store: Store) -
     await store.claim_due(owner="a", now=T0)
     await store.mark_retry(first, "503", retry_at=T0 + timedelta(seconds=30))
     await store.mark_retry(second, "waiting", retry_at=T0 + timedelta(seconds=30), count=False)
+    await store.release("a", "webhook:soc")
     again = await store.claim_due(owner="a", now=T0 + timedelta(seconds=30))
     # Per-target order survives a retry: the failed first alert still comes first.
     assert [(d.id, d.attempts) for d in again] == [(first, 1), (second, 0)]
@@ -531,3 +599,14 @@ async def test_settling_releases_only_what_the_same_source_held(store: Store) ->
         add=[story], settle=[story.identity],
     )  # fmt: skip
     assert await store.add_disclosures([story], now=T0, hold=True) == []
+
+
+async def test_next_due_waits_for_a_lease_held_elsewhere(store: Store) -> None:
+    """An alert claimed by another process is not due for us before its lease ends, so an
+    idle runner sleeps until then instead of asking again and again."""
+    await _queue(store, "webhook:soc", 2)
+    assert await store.next_due_at() == T0
+    await store.claim(owner="elsewhere", now=T0, lease=timedelta(minutes=2))
+    assert await store.next_due_at() == T0 + timedelta(minutes=2)
+    await store.recover_interrupted("elsewhere")
+    assert await store.next_due_at() == T0

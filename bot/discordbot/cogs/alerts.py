@@ -1,7 +1,9 @@
-"""``/alerts``: how a server wants its alerts, and a sample to check the look."""
+"""``/alerts``: how a server wants its alerts, a sample to check the look, and how their
+delivery to this server's channels is going."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 import discord
@@ -9,9 +11,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.embeds import channel_message, sample_alert
+from bot.core.sanitize import safe_text
 from bot.discordbot.checks import UserError, manage_guild_only, reply
 from bot.discordbot.client import BreachRadarBot
+from bot.store import TargetStatus
 from scrapers.models import Evidence
+
+CHANNEL = "channel:"
 
 
 @app_commands.guild_only()
@@ -84,6 +90,92 @@ class Alerts(commands.GroupCog, group_name="alerts", group_description="How aler
                 "I cannot post here: give me View Channel, Send Messages and Embed Links."
             ) from None
         await reply(interaction, "Sample alert posted. Real alerts look the same.")
+
+    @app_commands.command(
+        name="status", description="How alerts reach this server's channels: queued, late, given up"
+    )
+    async def status(self, interaction: discord.Interaction[BreachRadarBot]) -> None:
+        assert interaction.guild_id is not None
+        statuses, broken = await self._statuses(interaction.guild_id)
+        if not statuses:
+            await reply(interaction, "No alerts for this server's channels yet.")
+            return
+        lines = [_line(s, broken.get(int(s.target.removeprefix(CHANNEL)))) for s in statuses]
+        troubled = sum(1 for s in statuses if s.state != "up" or s.given_up)
+        embed = discord.Embed(
+            title=f"Alert delivery: {len(statuses)} channels ({troubled} with trouble)",
+            description="\n".join(lines)[:4000],
+            colour=0x2ECC71 if not troubled else 0xE67E22,
+        )
+        if any(s.given_up for s in statuses):
+            embed.set_footer(text="Fixed a channel? /alerts retry sends its given-up alerts.")
+        await reply(interaction, "", embed=embed)
+
+    @app_commands.command(
+        name="retry", description="Send the alerts given up for a channel, once it is fixed"
+    )
+    @app_commands.describe(channel="The channel (default: every channel of this server)")
+    @manage_guild_only()
+    async def retry(
+        self,
+        interaction: discord.Interaction[BreachRadarBot],
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        statuses, _ = await self._statuses(interaction.guild_id)
+        wanted = [s for s in statuses if s.given_up]
+        if channel is not None:
+            wanted = [s for s in wanted if s.target == f"{CHANNEL}{channel.id}"]
+        if not wanted:
+            raise UserError("No given-up alerts to send again here.")
+        ready: list[str] = []
+        problems: list[str] = []
+        for s in wanted:
+            channel_id = int(s.target.removeprefix(CHANNEL))
+            problem = await self.bot.check_channel(channel_id)
+            if problem is not None:
+                problems.append(f"<#{channel_id}>: {problem[1]}")
+                continue
+            if await self.bot.subscriptions.is_broken(channel_id):
+                await self.bot.subscriptions.repair(channel_id)
+            ready.append(s.target)
+        count = await self.bot.services.store.retry_given_up(ready) if ready else 0
+        text = f"{count} alerts queued again; they arrive within seconds." if count else ""
+        if problems:
+            text += "\nStill not fixed: " + "; ".join(problems)
+        await reply(interaction, text.strip())
+
+    async def _statuses(self, guild_id: int) -> tuple[list[TargetStatus], dict[int, str]]:
+        """This server's channel targets, and why any of them is paused."""
+        subs = await self.bot.subscriptions.for_guild(guild_id)
+        mine = {f"{CHANNEL}{s.channel_id}" for s in subs}
+        broken = {s.channel_id: s.broken_reason or "broken" for s in subs if s.broken}
+        statuses = await self.bot.services.store.target_status(targets=mine, guild_id=guild_id)
+        return [s for s in statuses if s.target.startswith(CHANNEL)], broken
+
+
+def _when(value: datetime | None) -> str:
+    return f"<t:{int(value.timestamp())}:R>" if value is not None else "never"
+
+
+def _line(s: TargetStatus, paused: str | None) -> str:
+    """One channel's delivery in a line."""
+    parts = [f"<#{s.target.removeprefix(CHANNEL)}>:"]
+    if s.state == "down":
+        parts.append(f"Discord refuses for now ({safe_text(s.last_error, 80)}), retrying;")
+    elif s.state == "gone" or paused:
+        parts.append(f"paused: {safe_text(paused or s.last_error, 80)};")
+    else:
+        parts.append("ok;")
+    parts.append(f"{s.queued} queued")
+    if s.waiting and s.next_attempt_at is not None:
+        parts.append(f"({s.waiting} waiting, next try {_when(s.next_attempt_at)})")
+    if s.given_up:
+        reason = f": {safe_text(s.given_up_reason, 80)}" if s.given_up_reason else ""
+        parts.append(f"· {s.given_up} given up{reason}")
+    parts.append(f"· last delivered {_when(s.last_success_at)}")
+    return " ".join(parts)
 
 
 async def setup(bot: BreachRadarBot) -> None:
