@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from datetime import timedelta
 from typing import Any
 
 from bot.cli._common import common_options, redact_db
+from bot.core.durations import format_duration
 from bot.settings import Config
 
 NAME = "check-config"
@@ -31,8 +33,10 @@ def command(config: Config, args: argparse.Namespace) -> int:
     print(f"watchlist: {len(config.watchlist)} companies")
     print(f"webhooks: {len(s.webhooks)}")
     print(f"database: {redact_db(s.database)}")
-    age = "none" if s.max_alert_age is None else str(s.max_alert_age)
+    # Durations as the configuration writes them ("3d"), not as Python would ("3 days, 0:00:00").
+    age = "none" if s.max_alert_age is None else format_duration(s.max_alert_age)
     print(f"max alert age: {age}")
+    print(f"fetch timeout: {format_duration(timedelta(seconds=s.fetch_timeout))}")
     for warning in source_warnings(config):
         print(f"warning: {warning}")
     print("ok")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.core.clock import utcnow
+from bot.core.logfields import about
 from bot.core.records import Delivery
 from bot.core.sharding import ShardSet
 from bot.core.sinks import DeliveryError, Sink
@@ -265,7 +266,10 @@ class Outbox:
                 # The receiver answered: this attempt is settled, not in doubt.
                 await self.store.mark_unsent(item.id)
                 if exc.permanent:
-                    log.warning("delivery %s to %s given up: %s", item.id, item.target, exc)
+                    log.warning(
+                        "delivery %s to %s given up: %s", item.id, item.target, exc,
+                        extra=about(target=item.target, incident=item.incident_id),
+                    )  # fmt: skip
                     await self.store.mark_retry(item.id, str(exc), retry_at=utcnow(), dead=True)
                     return "dead", utcnow()
                 wait = exc.retry_after if exc.retry_after is not None else 0.25 * 2**attempt
@@ -276,7 +280,10 @@ class Outbox:
                 dead = attempts >= MAX_ATTEMPTS
                 backoff = max(wait, min(3600.0, 30.0 * 2 ** min(attempts, 7)))
                 backoff += random.uniform(0, backoff / 4)
-                log.warning("delivery %s to %s failed, will retry: %s", item.id, item.target, exc)
+                log.warning(
+                    "delivery %s to %s failed, will retry: %s", item.id, item.target, exc,
+                    extra=about(target=item.target, incident=item.incident_id),
+                )  # fmt: skip
                 retry_at = utcnow() + timedelta(seconds=backoff)
                 await self.store.mark_retry(item.id, str(exc), retry_at=retry_at, dead=dead)
                 return ("dead" if dead else "retry"), retry_at

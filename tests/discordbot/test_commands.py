@@ -277,8 +277,25 @@ async def test_sources_show_health(running: Harness) -> None:
     answer = await h.fake.slash(h.guild_a, h.general_a, "sources", "show")
     text = answer.text()
     assert "Sources: 2 (1 failing)" in text
-    assert "`bleepingcomputer`: ok, 12 items" in text
-    assert "`sec-8k`: failing (1x)" in text
+    assert "**bleepingcomputer**: ok, 12 items" in text
+    assert "**sec\\-8k**: failing (1x)" in text
+
+
+async def test_sources_show_names_sources_as_written_and_escaped(harness: Harness) -> None:
+    """The operator's display names, not keys; markdown and mentions in them stay inert."""
+    h = harness
+    await h.start_bot(
+        source_names=("dark-reading", "kadokawa-news"),
+        source_labels={
+            "dark-reading": "Dark *Reading* `@everyone`",
+            "kadokawa-news": "KADOKAWA ニュース",
+        },
+    )
+    await h.store.record_success("dark-reading", items=3, validators=None, next_poll_at=None)
+    text = (await h.fake.slash(h.guild_a, h.general_a, "sources", "show")).text()
+    assert "**KADOKAWA ニュース**: not polled yet" in text
+    assert "**Dark \\*Reading\\* \\`@\u200beveryone\\`**: ok, 3 items" in text
+    assert "dark-reading" not in text
 
 
 async def test_sources_add_refuses_private_addresses(running: Harness, web: LocalServer) -> None:
