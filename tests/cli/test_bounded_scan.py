@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.core.durations import format_duration
+from bot.settings import ConfigError, parse_settings
 from tests.support.cli import run_cli
 from tests.support.localserver import LocalServer, Response
 from tests.support.scenario import rss_source, write_config
@@ -62,17 +65,28 @@ def test_check_config_prints_durations_as_written(tmp_path: Path) -> None:
     )  # fmt: skip
     (row,) = [line for line in table.stdout.splitlines() if "│ feed" in line]
     assert row.split("│")[3].strip() == "90s"  # the Every column
-    default = write_config(tmp_path / "default", sources="", settings="")
-    out = run_cli("check-config", "--config", str(default))
-    assert "max alert age: 3d\n" in out.stdout and "fetch timeout: 20s\n" in out.stdout
+
+
+def test_defaults_print_as_an_operator_writes_them() -> None:
+    settings = parse_settings({}, {})
+    assert settings.max_alert_age is not None
+    assert format_duration(settings.max_alert_age) == "3d"
+    assert format_duration(timedelta(seconds=settings.fetch_timeout)) == "20s"
+    assert format_duration(timedelta(minutes=90)) == "1h30m"
+
+
+@pytest.mark.parametrize(
+    ("written", "seconds"), [(20, 20.0), ("7.5", 7.5), ("20s", 20.0), ("1m", 60.0)]
+)
+def test_fetch_timeout_takes_seconds_or_a_duration(written: object, seconds: float) -> None:
+    assert parse_settings({"fetch_timeout": written}, {}).fetch_timeout == seconds
 
 
 @pytest.mark.parametrize(
     ("written", "problem"),
-    [("0", "must be more than zero"), ('"soon"', "must be seconds or a duration")],
-)
-def test_a_bad_fetch_timeout_is_one_clear_line(tmp_path: Path, written: str, problem: str) -> None:
-    config = write_config(tmp_path / "c", sources="", settings=f"fetch_timeout = {written}\n")
-    out = run_cli("check-config", "--config", str(config))
-    assert out.code == 2
-    assert f"settings.toml: fetch_timeout: {problem}" in out.stderr
+    [(0, "must be more than zero"), ("soon", "must be seconds or a duration"),
+     ("nan", "must be seconds or a duration")],
+)  # fmt: skip
+def test_a_bad_fetch_timeout_is_one_clear_line(written: object, problem: str) -> None:
+    with pytest.raises(ConfigError, match=f"settings.toml: fetch_timeout: {problem}"):
+        parse_settings({"fetch_timeout": written}, {})

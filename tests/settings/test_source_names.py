@@ -77,14 +77,24 @@ def test_bundled_sources_keep_their_kebab_case_names_as_keys() -> None:
 def test_names_alike_after_case_and_width_folding_clash(
     tmp_path: Path, first: str, second: str
 ) -> None:
-    """Exit 2 with one line naming both entries."""
     cfg = write_config(tmp_path / "c", sources=entry(first) + entry(second))
+    with pytest.raises(ConfigError) as err:
+        load_config(cfg, environ={})
+    message = str(err.value)
+    assert "duplicate source name" in message and "ignoring case and width" in message
+    assert f"source #2 {second!r}" in message and f"source #1 {first!r}" in message
+
+
+def test_a_clash_exits_2_with_one_line_naming_both_entries(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "c", sources=entry("Dark Reading") + entry("dark reading"))
     result = run_cli("check-config", "--config", str(cfg))
     assert result.code == 2
     (line,) = result.stderr.strip().splitlines()
-    assert "duplicate source name" in line
-    assert f"source #2 {second!r}" in line and f"source #1 {first!r}" in line
-    assert "ignoring case and width" in line
+    assert line == (
+        "breachradar: configuration error: sources.toml: source #2 'dark reading': duplicate "
+        "source name: the same as source #1 'Dark Reading' (names are compared ignoring case "
+        "and width)"
+    )
 
 
 def test_names_that_would_share_a_key_clash_and_an_id_tells_them_apart(tmp_path: Path) -> None:
@@ -117,11 +127,10 @@ def test_names_that_would_share_a_key_clash_and_an_id_tells_them_apart(tmp_path:
 )
 def test_unusable_names_get_one_clear_line(tmp_path: Path, source: str, expected: str) -> None:
     cfg = write_config(tmp_path / "c", sources=source)
-    result = run_cli("check-config", "--config", str(cfg))
-    assert result.code == 2
-    (line,) = result.stderr.strip().splitlines()
-    assert line.startswith("breachradar: configuration error: sources.toml: source")
-    assert expected in line
+    with pytest.raises(ConfigError) as err:
+        load_config(cfg, environ={})
+    assert str(err.value).startswith("sources.toml: source")
+    assert expected in str(err.value)
 
 
 def test_a_name_is_found_by_what_people_type() -> None:
