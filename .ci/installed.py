@@ -28,6 +28,22 @@ REPO = Path(__file__).resolve().parent.parent
 FEED_DIR = REPO / "tests" / "fixtures" / "bleepingcomputer"
 
 
+# Every requirement the wheel declares (extras aside) must resolve in the new environment.
+MISSING_REQUIREMENTS = """
+import importlib.metadata as md, re
+missing = []
+for req in md.requires("breachradar") or []:
+    if "extra ==" in req:
+        continue
+    name = re.match(r"[A-Za-z0-9_.-]+", req).group(0)
+    try:
+        md.version(name)
+    except md.PackageNotFoundError:
+        missing.append(name)
+print(" ".join(missing))
+"""
+
+
 def fail(message: str) -> None:
     print(f"installed: FAILED: {message}", file=sys.stderr)
     sys.exit(1)
@@ -69,17 +85,40 @@ def check(work: Path) -> None:
     started = time.monotonic()
     step("building the wheel")
     dist = work / "dist"
+    # CI has no network: build with the setuptools already installed (no isolated build
+    # environment to download), and install the wheel without asking any index.
+    offline = {**os.environ, "PIP_NO_INDEX": "1"}
+    # From a copy: an in-tree build would write into the checkout and could pick up stale
+    # files from an earlier build/ folder.
+    source = work / "src"
+    shutil.copytree(
+        REPO, source, ignore=shutil.ignore_patterns(".git", "build", "dist", "*.egg-info",
+                                                   "__pycache__", ".*_cache", ".hypothesis"),
+    )  # fmt: skip
     run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "-w", str(dist), str(source)],
         cwd=work,
-        env=dict(os.environ),
-    )
+        env=offline,
+    )  # fmt: skip
     (wheel,) = dist.glob("breachradar-*.whl")
     step(f"installing {wheel.name} into a clean virtual environment")
     venv.create(work / "venv", with_pip=True)
     bindir = work / "venv" / "bin"
-    run([str(bindir / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
-        cwd=work, env=dict(os.environ))  # fmt: skip
+    # The dependencies come from this interpreter's site-packages, added as plain path
+    # entries: their .pth files (the checkout's editable install among them) are not run,
+    # so the only BreachRadar the new environment can import is the wheel's.
+    purelib = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    lib = run([str(bindir / "python"), "-c", purelib], cwd=work, env=offline).strip()
+    parents = [p for p in sys.path if p.endswith("-packages") and Path(p).is_dir()]
+    (Path(lib) / "_parent_packages.pth").write_text("\n".join(parents) + "\n", encoding="utf-8")
+    run([str(bindir / "python"), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)],
+        cwd=work, env=offline)  # fmt: skip
+    missing = run(
+        [str(bindir / "python"), "-c", MISSING_REQUIREMENTS], cwd=work, env=offline
+    ).strip()
+    if missing:
+        fail(f"the wheel's requirements are not importable in the new environment: {missing}")
     tool = str(bindir / "breachradar")
     home = work / "home"
     home.mkdir()
