@@ -46,7 +46,7 @@ def command(config: Config, args: argparse.Namespace) -> int:
 def source_warnings(config: Config) -> list[str]:
     """Problems that will make enabled sources fail, worth fixing before ``run``."""
     warnings: list[str] = []
-    sec = [s.name for s in config.enabled_sources if s.kind.startswith("sec-")]
+    sec = [s.display_name for s in config.enabled_sources if s.kind.startswith("sec-")]
     if sec and "@" not in config.settings.user_agent:
         warnings.append(
             f"{', '.join(sec)}: SEC EDGAR refuses requests whose User-Agent has no contact "
