@@ -229,6 +229,19 @@ async def test_lookup_pages_with_buttons(running: Harness) -> None:
     assert len(page2["fields"]) == 2
 
 
+async def test_lookup_names_each_source_as_written(harness: Harness) -> None:
+    """/lookup shows the source by the name the operator wrote, not its database key."""
+    h = harness
+    await h.start_bot(source_labels={"bleepingcomputer": "Bleeping *Computer* 🔥"})
+    await incident(
+        h, "Casio", "Casio ransomware attack", "https://x.test/casio", Evidence.CONFIRMED
+    )
+    answer = await h.fake.slash(h.guild_a, h.general_a, "lookup", options={"company": "Casio"})
+    value = answer.followups[0]["embeds"][0]["fields"][0]["value"]
+    assert "[Bleeping \\*Computer\\* 🔥](https://x.test/casio)" in value
+    assert "bleepingcomputer" not in value
+
+
 async def test_lookup_of_unknown_company_says_nothing_found(running: Harness) -> None:
     """/lookup of a company never seen answers that the database knows nothing."""
     h = running
