@@ -6,6 +6,7 @@ is wrong, so the command line can print one clear line and exit 2.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -16,8 +17,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 from bot.core.durations import parse_duration
 from bot.core.sharding import Sharding, parse_shard_count, parse_shard_ids
+from bot.core.sourcenames import (
+    KEY_PATTERN,
+    MAX_KEY_LENGTH,
+    fold_name,
+    name_problem,
+    source_key,
+)
 from bot.core.watchlist import Company, Watchlist
 from bot.store.database import default_database_url, normalize_database_url
 from scrapers.base import SourceSpec
@@ -27,7 +37,8 @@ from scrapers.registry import kinds
 ENV_PREFIX = "BREACHRADAR_"
 DISCORD_API_URL = "https://discord.com/api/v10"
 DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
-_SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+DEFAULT_MAX_ALERT_AGE = parse_duration("3d")
+DEFAULT_FETCH_TIMEOUT = 20.0
 
 
 class ConfigError(Exception):
@@ -62,10 +73,10 @@ class Settings:
 
     database: str
     user_agent: str = DEFAULT_USER_AGENT
-    max_alert_age: timedelta | None = timedelta(days=3)
+    max_alert_age: timedelta | None = DEFAULT_MAX_ALERT_AGE
     webhooks: tuple[WebhookTarget, ...] = ()
     allow_private_addresses: bool = False
-    fetch_timeout: float = 20.0
+    fetch_timeout: float = 20.0  # seconds one fetch may take as a whole
     max_page_bytes: int = 10 * 1024 * 1024
     jitter: float = 0.1  # fraction of each interval added at random
     discord_token: str | None = field(default=None, repr=False)
@@ -73,6 +84,7 @@ class Settings:
     discord_gateway_url: str = DISCORD_GATEWAY_URL
     # None: one gateway connection for every guild (no sharding).
     sharding: Sharding | None = None
+    log_format: str = "text"  # or "json": one object a line, for log shippers
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +106,24 @@ def bundled_config() -> Path:
     return Path(str(resources.files("bot.bundled.config")))
 
 
+CONFIG_FILES = ("sources.toml", "watchlist.toml", "settings.toml")
+
+
+def user_config() -> Path:
+    """Where ``breachradar init`` writes a configuration to edit, read when present."""
+    return Path(platformdirs.user_config_dir("breachradar", appauthor=False))
+
+
 def config_directory(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """``--config``, else ``BREACHRADAR_CONFIG``, else the bundled ``config/``."""
+    """``--config``, else ``BREACHRADAR_CONFIG``, else the user's configuration directory if
+    ``breachradar init`` made one, else the bundled ``config/``."""
     chosen = explicit or os.environ.get(f"{ENV_PREFIX}CONFIG")
-    return Path(chosen).expanduser() if chosen else bundled_config()
+    if chosen:
+        return Path(chosen).expanduser()
+    mine = user_config()
+    if (mine / "sources.toml").is_file():
+        return mine
+    return bundled_config()
 
 
 def _read_toml(path: Path, required: bool) -> dict[str, Any]:
@@ -152,7 +178,7 @@ def parse_sources(data: Mapping[str, Any], file: str = "sources.toml") -> tuple[
     if not isinstance(raw, list):
         raise ConfigError(file, None, "'sources' must be an array of tables ([[sources]])")
     known = set(kinds())
-    seen: set[str] = set()
+    names = _SourceNames(file)
     specs: list[SourceSpec] = []
     for index, entry in enumerate(raw, start=1):
         label = f"source #{index}"
@@ -161,13 +187,7 @@ def parse_sources(data: Mapping[str, Any], file: str = "sources.toml") -> tuple[
         name = _str(entry.get("name"), file, label, "name")
         assert name is not None
         label = f"source {name!r}"
-        if not _SOURCE_NAME.match(name):
-            raise ConfigError(
-                file, label, "'name' must be lower-case letters, digits and dashes (kebab-case)"
-            )
-        if name in seen:
-            raise ConfigError(file, label, "duplicate source name")
-        seen.add(name)
+        key = names.add(index, name, entry.get("id"))
         kind = _str(entry.get("kind"), file, label, "kind")
         if kind not in known:
             raise ConfigError(
@@ -187,10 +207,11 @@ def parse_sources(data: Mapping[str, Any], file: str = "sources.toml") -> tuple[
         options = {
             k: v
             for k, v in entry.items()
-            if k not in {"name", "kind", "url", "every", "enabled", "allow_private"}
+            if k not in {"name", "id", "kind", "url", "every", "enabled", "allow_private"}
         }
         spec = SourceSpec(
-            name=name,
+            name=key,
+            display_name=name,
             kind=kind,
             url=url,
             every=every,
@@ -206,6 +227,54 @@ def parse_sources(data: Mapping[str, Any], file: str = "sources.toml") -> tuple[
             raise ConfigError(file, label, str(exc)) from None
         specs.append(spec)
     return tuple(specs)
+
+
+class _SourceNames:
+    """Checks each source's name as it is read: valid, and no two alike once case, width,
+    spaces and punctuation are set aside (they would share one key in the database)."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self._folded: dict[str, tuple[int, str]] = {}
+        self._keys: dict[str, tuple[int, str]] = {}
+
+    def add(self, index: int, name: str, pinned: Any) -> str:
+        """Check the name of source ``index``; return its database key."""
+        label = f"source {name!r}"
+        problem = name_problem(name)
+        if problem:
+            raise ConfigError(self.file, label, problem)
+        folded = fold_name(name)
+        if folded in self._folded:
+            raise ConfigError(
+                self.file,
+                f"source #{index} {name!r}",
+                "duplicate source name: the same as source "
+                f"#{self._folded[folded][0]} {self._folded[folded][1]!r} "
+                "(names are compared ignoring case and width)",
+            )
+        if pinned is None:
+            key = source_key(name)
+        elif isinstance(pinned, str) and KEY_PATTERN.match(pinned.strip()):
+            key = pinned.strip()
+        else:
+            raise ConfigError(
+                self.file,
+                label,
+                "'id' must be lower-case letters, digits and dashes, at most "
+                f"{MAX_KEY_LENGTH} (the key the database keeps this source's history under)",
+            )
+        if key in self._keys:
+            other_index, other = self._keys[key]
+            raise ConfigError(
+                self.file,
+                f"source #{index} {name!r}",
+                f"duplicate source name: source #{other_index} {other!r} has the same key "
+                f"{key!r}; rename one, or give one an 'id'",
+            )
+        self._folded[folded] = (index, name)
+        self._keys[key] = (index, name)
+        return key
 
 
 def parse_watchlist(data: Mapping[str, Any], file: str = "watchlist.toml") -> Watchlist:
@@ -267,6 +336,7 @@ _SETTING_KEYS = {
     "discord_gateway_url",
     "shard_count",
     "shard_ids",
+    "log_format",
 }
 
 
@@ -294,7 +364,7 @@ def parse_settings(
         raise ConfigError(file, "database", "must be a database URL such as sqlite:///path.db")
     database = normalize_database_url(database)
 
-    max_age: timedelta | None = timedelta(days=3)
+    max_age: timedelta | None = DEFAULT_MAX_ALERT_AGE
     if "max_alert_age" in merged:
         raw_age = str(merged["max_alert_age"]).strip()
         if raw_age.lower() == "none":
@@ -337,14 +407,55 @@ def parse_settings(
             "allow_private_addresses",
             False,
         ),
-        fetch_timeout=number("fetch_timeout", 20.0, float),
+        fetch_timeout=_parse_fetch_timeout(merged, file),
         max_page_bytes=number("max_page_bytes", 10 * 1024 * 1024, int),
         jitter=number("jitter", 0.1, float),
         discord_token=(environ.get("DISCORD_TOKEN") or "").strip() or None,
         discord_api_url=str(merged.get("discord_api_url") or DISCORD_API_URL),
         discord_gateway_url=str(merged.get("discord_gateway_url") or DISCORD_GATEWAY_URL),
         sharding=sharding,
+        log_format=_parse_log_format(merged, file),
     )
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def _parse_log_format(merged: Mapping[str, Any], file: str) -> str:
+    """``log_format``: ``"text"`` (readable, the default) or ``"json"`` (one object a line)."""
+    raw = merged.get("log_format")
+    if raw is None:
+        return "text"
+    value = str(raw).strip().lower()
+    if value not in LOG_FORMATS:
+        raise ConfigError(file, "log_format", f"must be 'text' or 'json', not {raw!r}")
+    return value
+
+
+def _parse_fetch_timeout(merged: Mapping[str, Any], file: str) -> float:
+    """``fetch_timeout``: seconds (``20``, ``"20"``) or a duration (``"20s"``, ``"1m"``),
+    the most one fetch of a source may take, redirects and retries included."""
+    raw = merged.get("fetch_timeout")
+    if raw is None:
+        return DEFAULT_FETCH_TIMEOUT
+    seconds: float | None = None
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        seconds = float(raw)
+    elif isinstance(raw, str):
+        try:
+            seconds = float(raw.strip())
+        except ValueError:
+            try:
+                seconds = parse_duration(raw).total_seconds()
+            except ValueError:
+                seconds = None
+    if seconds is None or math.isnan(seconds) or math.isinf(seconds):
+        raise ConfigError(
+            file, "fetch_timeout", f"must be seconds or a duration such as 20s, not {raw!r}"
+        )
+    if seconds <= 0:
+        raise ConfigError(file, "fetch_timeout", "must be more than zero")
+    return seconds
 
 
 def _parse_sharding(merged: Mapping[str, Any], file: str) -> Sharding | None:

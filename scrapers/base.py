@@ -24,7 +24,12 @@ class Subject:
 
 @dataclass(frozen=True, slots=True)
 class SourceSpec:
-    """A source as configured: one ``[[sources]]`` entry of ``sources.toml``."""
+    """A source as configured: one ``[[sources]]`` entry of ``sources.toml``.
+
+    ``name`` is the source's stable key (what the database and its items know it by);
+    ``display_name`` is its name as the operator wrote it, for people (logs, tables,
+    alerts). Without one, the key is shown.
+    """
 
     name: str
     kind: str
@@ -38,6 +43,11 @@ class SourceSpec:
     # The watched companies, for sources that ask about each one (SEC filings by CIK,
     # a news search per company). Filled in from the watchlist when the configuration loads.
     subjects: tuple[Subject, ...] = ()
+    display_name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.display_name:
+            object.__setattr__(self, "display_name", self.name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,6 +76,28 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - current)
 
 
+@dataclass(slots=True)
+class _Progress:
+    """How far one fetch got, to say why it timed out."""
+
+    requests: int = 0
+    answered: bool = False  # the current response's headers arrived
+    received: int = 0  # bytes of the current response's body so far
+
+    def describe(self) -> str:
+        if not self.requests:
+            return "waiting for a free connection to the host"
+        if not self.answered:
+            what = "waiting for an answer"
+        elif self.received:
+            what = f"the server was still sending ({self.received:,} bytes received)"
+        else:
+            what = "the server answered but sent no body"
+        if self.requests > 1:
+            what += f", after {self.requests} requests"
+        return what
+
+
 class _HostGate:
     """Per-host connection limit and spacing."""
 
@@ -149,29 +171,43 @@ class Fetcher:
     ) -> Page | None:
         """Fetch ``url``; return ``None`` if the server says it has not changed (304)."""
         private_ok = self.policy.allow_private if allow_private is None else allow_private
+        progress = _Progress()
+        # One deadline for the whole fetch, redirects and retries included: a host that
+        # answers a byte at a time never trips a read timeout, but it does trip this.
+        deadline = asyncio.get_running_loop().time() + self.policy.total_timeout
         try:
-            async with asyncio.timeout(self.policy.total_timeout):
-                return await self._fetch_with_retries(url, conditional, private_ok)
+            async with asyncio.timeout_at(deadline):
+                return await self._fetch_with_retries(
+                    url, conditional, private_ok, progress, deadline
+                )
         except TimeoutError:
-            raise FetchError(f"timed out after {self.policy.total_timeout:g}s: {url}") from None
+            raise FetchError(
+                f"timed out after {self.policy.total_timeout:g}s for the whole fetch "
+                f"({progress.describe()}): {url}"
+            ) from None
 
     async def _fetch_with_retries(
-        self, url: str, conditional: bool, private_ok: bool
+        self, url: str, conditional: bool, private_ok: bool, progress: _Progress, deadline: float
     ) -> Page | None:
         attempt = 0
         while True:
             try:
-                return await self._fetch_following(url, conditional, private_ok)
+                return await self._fetch_following(url, conditional, private_ok, progress)
             except HTTPStatusError as exc:
                 if exc.status not in _RETRY_STATUSES or attempt >= self.policy.retries:
                     raise
                 if exc.retry_after is not None and exc.retry_after > self.policy.max_retry_after:
                     raise
                 delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
+                if asyncio.get_running_loop().time() + delay >= deadline:
+                    raise  # the retry would not fit in the fetch's time: report the answer
             except httpx.TransportError as exc:
+                failed = FetchError(f"{type(exc).__name__} fetching {url}: {exc}")
                 if attempt >= self.policy.retries:
-                    raise FetchError(f"{type(exc).__name__} fetching {url}: {exc}") from None
+                    raise failed from None
                 delay = self._backoff(attempt)
+                if asyncio.get_running_loop().time() + delay >= deadline:
+                    raise failed from None
             attempt += 1
             await asyncio.sleep(delay)
 
@@ -179,10 +215,14 @@ class Fetcher:
         base: float = self.policy.backoff * (2**attempt)
         return base + random.uniform(0, base / 2)
 
-    async def _fetch_following(self, url: str, conditional: bool, private_ok: bool) -> Page | None:
+    async def _fetch_following(
+        self, url: str, conditional: bool, private_ok: bool, progress: _Progress
+    ) -> Page | None:
         current = url
         for _ in range(_MAX_REDIRECTS + 1):
-            response_or_next = await self._one_request(current, url, conditional, private_ok)
+            response_or_next = await self._one_request(
+                current, url, conditional, private_ok, progress
+            )
             if isinstance(response_or_next, str):
                 current = response_or_next
                 continue
@@ -190,7 +230,7 @@ class Fetcher:
         raise FetchError(f"more than {_MAX_REDIRECTS} redirects from {url}")
 
     async def _one_request(
-        self, url: str, original: str, conditional: bool, private_ok: bool
+        self, url: str, original: str, conditional: bool, private_ok: bool, progress: _Progress
     ) -> Page | str | None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -225,10 +265,13 @@ class Fetcher:
             )
         async with gate:
             self.requests_sent += 1
+            progress.requests += 1
+            progress.answered, progress.received = False, 0
             request = self._client.build_request(
                 "GET", target, headers=headers, extensions=extensions
             )
             response = await self._client.send(request, stream=True)
+            progress.answered = True
             try:
                 if response.status_code == 304:
                     return None
@@ -246,7 +289,7 @@ class Fetcher:
                         f"{original} is {int(declared):,} bytes, over the cap of "
                         f"{self.policy.max_bytes:,}"
                     )
-                body = await self._read_capped(response, original)
+                body = await self._read_capped(response, original, progress)
             except httpx.DecodingError as exc:
                 raise FetchError(f"cannot decode the body of {original}: {exc}") from None
             finally:
@@ -263,13 +306,16 @@ class Fetcher:
             encoding=response.charset_encoding,
         )
 
-    async def _read_capped(self, response: httpx.Response, original: str) -> bytes:
+    async def _read_capped(
+        self, response: httpx.Response, original: str, progress: _Progress
+    ) -> bytes:
         """Read and decompress the body, stopping as soon as it passes the size cap."""
         cap = self.policy.max_bytes
         decoder = _Decoder.for_encoding(response.headers.get("Content-Encoding", ""), original)
         chunks: list[bytes] = []
         size = 0
         async for raw in response.aiter_raw():
+            progress.received += len(raw)
             for chunk in decoder.feed(raw, cap - size + 1):
                 size += len(chunk)
                 if size > cap:

@@ -2,7 +2,8 @@
 
 One ``kind = "news-search"`` entry with a URL template (``{query}`` is replaced by the
 URL-encoded query) stands for one feed per watched company: when the configuration
-loads, the entry is expanded into a source named ``<name>-<company>`` for each company,
+loads, the entry is expanded into a source keyed ``<key>-<company>`` for each company
+(shown as ``<name>: <company>`` when the entry's name is not written as its key),
 each with its own health record and back-off. The query template's ``{names}`` becomes
 the company's quoted names joined by ``OR``.
 """
@@ -41,6 +42,14 @@ def slug(name: str) -> str:
     return cleaned[:40].strip("-")
 
 
+def _expanded_display(spec: SourceSpec, subject: Subject, key: str) -> str:
+    """How one company's search is shown: "Google News: Casio" for a template named
+    "Google News"; a template written as its key gives keys ("google-news-casio")."""
+    if spec.display_name == spec.name:
+        return key
+    return f"{spec.display_name}: {subject.name}"
+
+
 class NewsSearchScraper(FeedScraper):
     """One company's news search results, an RSS feed read like any other."""
 
@@ -73,6 +82,7 @@ class NewsSearchScraper(FeedScraper):
                 replace(
                     spec,
                     name=name,
+                    display_name=_expanded_display(spec, subject, name),
                     url=url,
                     subjects=(subject,),
                     options={**spec.options, "expanded_from": spec.name},

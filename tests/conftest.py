@@ -28,6 +28,20 @@ settings.register_profile("thorough", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def no_user_configuration(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A configuration left by `breachradar init` on this machine must not change what the
+    tests (and the commands they run) read by default: point the user's configuration
+    directory at an empty folder."""
+    before = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("user-config"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+    else:
+        os.environ["XDG_CONFIG_HOME"] = before
+
+
 @pytest.fixture
 def web() -> Iterator[LocalServer]:
     """A real HTTP server on 127.0.0.1 standing in for the sites we scrape."""

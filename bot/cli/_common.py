@@ -15,6 +15,12 @@ def common_options(parser: argparse.ArgumentParser, *, db: bool = True) -> None:
     if db:
         parser.add_argument("--db", metavar="URL", help="database URL (default: SQLite file)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        help="log as readable text or one JSON object a line (default: the log_format "
+        "setting, else text)",
+    )
 
 
 def redact_db(url: str) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from datetime import timedelta
 from typing import Any
 
 from bot.cli._common import common_options, redact_db
+from bot.core.durations import format_duration
 from bot.settings import Config
 
 NAME = "check-config"
@@ -31,8 +33,10 @@ def command(config: Config, args: argparse.Namespace) -> int:
     print(f"watchlist: {len(config.watchlist)} companies")
     print(f"webhooks: {len(s.webhooks)}")
     print(f"database: {redact_db(s.database)}")
-    age = "none" if s.max_alert_age is None else str(s.max_alert_age)
+    # Durations as the configuration writes them ("3d"), not as Python would ("3 days, 0:00:00").
+    age = "none" if s.max_alert_age is None else format_duration(s.max_alert_age)
     print(f"max alert age: {age}")
+    print(f"fetch timeout: {format_duration(timedelta(seconds=s.fetch_timeout))}")
     for warning in source_warnings(config):
         print(f"warning: {warning}")
     print("ok")
@@ -42,7 +46,7 @@ def command(config: Config, args: argparse.Namespace) -> int:
 def source_warnings(config: Config) -> list[str]:
     """Problems that will make enabled sources fail, worth fixing before ``run``."""
     warnings: list[str] = []
-    sec = [s.name for s in config.enabled_sources if s.kind.startswith("sec-")]
+    sec = [s.display_name for s in config.enabled_sources if s.kind.startswith("sec-")]
     if sec and "@" not in config.settings.user_agent:
         warnings.append(
             f"{', '.join(sec)}: SEC EDGAR refuses requests whose User-Agent has no contact "

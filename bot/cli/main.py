@@ -7,17 +7,18 @@ that runs it and returns the exit code.
 from __future__ import annotations
 
 import argparse
-import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
 from bot import __version__
-from bot.cli import check_config, db, deliveries, evaluate, run, scan, sources
+from bot.cli import check_config, db, deliveries, evaluate, init, run, scan, sources
 from bot.cli._common import EXIT_CONFIG, EXIT_SCHEMA
+from bot.cli._logs import configure_logging
 from bot.settings import Config, ConfigError, load_config
 
-# In the order ``--help`` lists them; eval needs no configuration.
-COMMANDS = (scan, run, check_config, sources, deliveries, evaluate, db)
+# In the order ``--help`` lists them; eval and init need no configuration.
+COMMANDS = (scan, run, check_config, sources, deliveries, evaluate, db, init)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,28 +34,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def config_secrets(config: Config) -> list[str]:
+    """What must never reach a log line: each webhook URL and the bot token."""
+    found = [hook.url for hook in config.settings.webhooks]
+    if config.settings.discord_token:
+        found.append(config.settings.discord_token)
+    return found
+
+
+def _environment_secrets() -> list[str]:
+    return [
+        value
+        for key, value in os.environ.items()
+        if key == "DISCORD_TOKEN" or (key.startswith("BREACHRADAR_") and "WEBHOOK" in key)
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``breachradar`` and ``python -m bot``."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+    verbose = bool(getattr(args, "verbose", False))
+    # Until the configuration is read: the format the command line or environment asks for.
+    early_format = getattr(args, "log_format", None) or os.environ.get(
+        "BREACHRADAR_LOG_FORMAT", "text"
     )
-    # httpx logs every request URL at INFO; webhook URLs are secrets.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    # APScheduler logs every run of the one-second tick job at INFO.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    if not getattr(args, "verbose", False):
-        # Alembic narrates every step at INFO; the db command prints its own summary.
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(early_format.strip().lower(), verbose=verbose, secrets=_environment_secrets())
     if args.command == evaluate.NAME:
         return evaluate.command(args)
+    if args.command == init.NAME:
+        return init.command(args)
     try:
         config = load_config(args.config, database=getattr(args, "db", None))
     except ConfigError as exc:
         print(f"breachradar: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    configure_logging(
+        getattr(args, "log_format", None) or config.settings.log_format,
+        verbose=verbose,
+        secrets=[*_environment_secrets(), *config_secrets(config)],
+    )
     handlers: dict[str, Callable[[Config, argparse.Namespace], int]] = {
         scan.NAME: scan.command,
         run.NAME: run.command,

@@ -36,7 +36,7 @@ async def _scan(config: Config, args: argparse.Namespace) -> int:
 
         def failed(result: SourceResult) -> None:
             if not result.ok:
-                print(f"source {result.name} failed: {result.error}", file=sys.stderr)
+                print(f"source {result.shown} failed: {result.error}", file=sys.stderr)
 
         if console.is_terminal and not args.json:
             with Progress(
@@ -50,7 +50,7 @@ async def _scan(config: Config, args: argparse.Namespace) -> int:
                 task = progress.add_task("", total=len(specs))
 
                 def done(result: SourceResult) -> None:
-                    progress.update(task, advance=1, description=result.name)
+                    progress.update(task, advance=1, description=result.shown)
                     failed(result)
 
                 report = await pipeline.run_pass(specs, on_done=done)
@@ -90,7 +90,7 @@ def _print_found(report: PassReport, as_json: bool) -> None:
         table.add_row(
             item.match.company.name,
             d.title,
-            d.source,
+            item.source,
             d.published.date().isoformat() if d.published else "",
             d.url,
         )

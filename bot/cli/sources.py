@@ -13,9 +13,13 @@ from rich.table import Table
 
 from bot.cli._common import EXIT_CONFIG, common_options
 from bot.core.clock import utcnow
+from bot.core.durations import format_duration
+from bot.core.records import GUILD_SOURCE_PREFIX, SourceHealth
+from bot.core.sourcenames import names_match
 from bot.service.pipeline import Pipeline
 from bot.settings import Config
 from bot.store import Store
+from scrapers.base import SourceSpec
 from scrapers.http import Fetcher
 
 NAME = "sources"
@@ -26,7 +30,9 @@ def add_parser(sub: Any) -> None:
     common_options(sources)
     sources_sub = sources.add_subparsers(dest="sources_command", metavar="ACTION")
     test = sources_sub.add_parser("test", help="fetch one source once and show what it parsed")
-    test.add_argument("name", help="the source's name in sources.toml")
+    test.add_argument(
+        "name", help="the source's name in sources.toml (as written, or its kebab-case form)"
+    )
     common_options(test)
 
 
@@ -53,8 +59,11 @@ async def _sources(config: Config, args: argparse.Namespace) -> int:
     finally:
         await store.close()
     table = Table(title="Sources")
+    # A key is worth showing where it differs from the name: it is what `id` pins.
+    keyed = any(spec.name != spec.display_name for spec in config.sources)
     for column in (
         "Name",
+        *(("Key",) if keyed else ()),
         "Kind",
         "Every",
         "Status",
@@ -78,9 +87,10 @@ async def _sources(config: Config, args: argparse.Namespace) -> int:
         else:
             status = "ok"
         table.add_row(
-            spec.name,
+            spec.display_name,
+            *((spec.name,) if keyed else ()),
             spec.kind,
-            _span(int(spec.every.total_seconds())),
+            format_duration(spec.every),
             status,
             _ago(h.last_success_at) if h else "never",
             str(h.consecutive_failures) if h else "0",
@@ -89,7 +99,28 @@ async def _sources(config: Config, args: argparse.Namespace) -> int:
             (h.last_error or "")[:80] if h else "",
         )
     Console(width=200 if not sys.stdout.isatty() else None).print(table)
+    _print_unconfigured(config, health)
     return 0
+
+
+def _print_unconfigured(config: Config, health: dict[str, SourceHealth]) -> None:
+    """Sources the database remembers that the configuration no longer names (renamed or
+    removed), so a rename that lost its history is visible, with the key to pin."""
+    configured = {spec.name for spec in config.sources}
+    left = [
+        h
+        for key, h in sorted(health.items())
+        if key not in configured and not key.startswith(GUILD_SOURCE_PREFIX)
+    ]
+    if not left:
+        return
+    print(
+        f"{len(left)} source(s) in the database are not in sources.toml "
+        "(renamed or removed; to keep a renamed source's history, set its id to the old key):"
+    )
+    for h in left:
+        shown = h.shown if h.shown == h.name else f"{h.shown} (key {h.name})"
+        print(f"  {shown}: last success {_ago(h.last_success_at)}, {h.items_seen} items seen")
 
 
 async def _source_test(config: Config, args: argparse.Namespace) -> int:
@@ -97,7 +128,7 @@ async def _source_test(config: Config, args: argparse.Namespace) -> int:
     from scrapers.errors import ScraperError
     from scrapers.registry import build
 
-    spec = next((s for s in config.sources if s.name == args.name), None)
+    spec = find_source(config, args.name)
     if spec is None:
         print(f"breachradar: no source named {args.name!r} in sources.toml", file=sys.stderr)
         return EXIT_CONFIG
@@ -111,9 +142,9 @@ async def _source_test(config: Config, args: argparse.Namespace) -> int:
         try:
             items = await build(spec).collect(fetch) or []
         except ScraperError as exc:
-            print(f"source {spec.name} failed: {exc}", file=sys.stderr)
+            print(f"source {spec.display_name} failed: {exc}", file=sys.stderr)
             return 1
-    table = Table(title=f"{spec.name}: {len(items)} items")
+    table = Table(title=f"{spec.display_name}: {len(items)} items")
     table.add_column("Published")
     table.add_column("Title")
     table.add_column("Organization")
@@ -130,6 +161,18 @@ async def _source_test(config: Config, args: argparse.Namespace) -> int:
         )
     Console(width=200 if not sys.stdout.isatty() else None).print(table)
     return 0
+
+
+def find_source(config: Config, query: str) -> SourceSpec | None:
+    """The source ``query`` names: its name as written (case and width aside), its
+    kebab-case form or its key; the exact name wins over a looser match."""
+    exact = [s for s in config.sources if query.strip() in (s.display_name, s.name)]
+    if exact:
+        return exact[0]
+    return next(
+        (s for s in config.sources if names_match(query, s.display_name, s.name)),
+        None,
+    )
 
 
 def command(config: Config, args: argparse.Namespace) -> int:

@@ -76,7 +76,7 @@ def alert_embed(alert: dict[str, Any]) -> dict[str, Any]:
     if sources:
         lines = []
         for item in sources[:10]:
-            name = safe_text(item.get("source"), 64)
+            name = safe_text(item.get("source"), 100)
             link = safe_url(item.get("url"))
             # A scraped URL must not close the link and open one of its own.
             lines.append(f"[{name}]({link_target(link)})" if link else name)

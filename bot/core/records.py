@@ -20,6 +20,11 @@ class SourceHealth:
     consecutive_failures: int
     items_seen: int
     next_poll_at: datetime | None
+    display_name: str | None = None  # the name as last configured (None: the key)
+
+    @property
+    def shown(self) -> str:
+        return self.display_name or self.name
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from bot.core.clock import utcnow
+from bot.core.logfields import about
 from bot.core.records import Delivery
 from bot.core.sharding import ShardSet
 from bot.core.sinks import DeliveryError, MessageGone, Sink
@@ -429,7 +430,10 @@ class Outbox:
                     return await self._gone(item, error, claim, seconds, clock)
                 if exc.permanent:
                     # This alert was refused (malformed, too large), not the target.
-                    log.error("alert %s to %s given up: %s", item.id, target, error)
+                    log.error(
+                        "alert %s to %s given up: %s", item.id, target, error,
+                        extra=about(target=target, incident=item.incident_id),
+                    )  # fmt: skip
                     await self.store.mark_retry(item.id, error, retry_at=clock(), dead=True)
                     if probing:
                         # The receiver answered, so it is up, whatever it thought of this one.
@@ -489,7 +493,7 @@ class Outbox:
             delay = max(retry_after or 0.0, probe_delay(item.attempts + 1, self.rng))
             await self.store.mark_retry(item.id, error, retry_at=now + timedelta(seconds=delay))
             log.warning("update %s to %s failed, retrying in %.1f s: %s", item.id,
-                        item.target, delay, error)  # fmt: skip
+                        item.target, delay, error, extra=self._about(item))  # fmt: skip
             return Attempt(item.target, item.id, item.kind, "failed", error=error,
                            seconds=seconds)  # fmt: skip
         delay = max(retry_after or 0.0, probe_delay(failures + 1, self.rng))
@@ -500,9 +504,14 @@ class Outbox:
             log.debug("%s still down (%d failures in a row): %s", item.target, count, error)
         else:
             log.warning("%s is down: %s; its alerts wait, next try in %.1f s", item.target,
-                        error, delay)  # fmt: skip
+                        error, delay, extra=self._about(item))  # fmt: skip
         return Attempt(item.target, item.id, item.kind, "failed", probing, target_down=True,
                        error=error, seconds=seconds)  # fmt: skip
+
+    @staticmethod
+    def _about(item: Delivery) -> dict[str, object]:
+        """The log fields of a line about this alert."""
+        return about(target=item.target, incident=item.incident_id)
 
     async def _gone(
         self,
@@ -517,12 +526,12 @@ class Outbox:
         if claim.state == GONE:
             # Already known gone: a new alert for it met the same answer.
             log.warning("%s still refuses (%s): %d more alerts given up", item.target, error,
-                        count)  # fmt: skip
+                        count, extra=self._about(item))  # fmt: skip
         else:
             log.error(
                 "%s refused for good (%s): %d alerts given up and kept; once it is fixed, "
                 "`breachradar deliveries retry %s` sends them",
-                item.target, error, count, item.target,
+                item.target, error, count, item.target, extra=self._about(item),
             )  # fmt: skip
         return Attempt(item.target, item.id, item.kind, "given_up", claim.probing,
                        target_gone=True, error=error, seconds=seconds)  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.core.logfields import about
 from bot.core.records import Delivery
 
 log = logging.getLogger("bot.delivery")
@@ -20,5 +21,8 @@ class LogSink:
             p.get("title"),
             p.get("url"),
             p.get("source"),
+            extra=about(
+                source=p.get("source"), target=delivery.target, incident=delivery.incident_id
+            ),
         )
         return None

@@ -15,6 +15,7 @@ from typing import Any
 import discord
 
 from bot.core.embeds import channel_message
+from bot.core.logfields import about
 from bot.core.records import Delivery
 from bot.core.sinks import DeliveryError, MessageGone
 from bot.subscriptions import Subscriptions, visible_to
@@ -151,7 +152,10 @@ class ChannelSink:
         answer = _answer(exc)
         if exc.code in GONE_CODES:
             reason = GONE_CODES[exc.code]
-            log.warning("channel %s: %s (code %s); delivery stopped", channel_id, reason, exc.code)
+            log.warning(
+                "channel %s: %s (code %s); delivery stopped", channel_id, reason, exc.code,
+                extra=about(target=f"channel:{channel_id}"),
+            )  # fmt: skip
             await self.subscriptions.mark_broken(channel_id, reason, code=exc.code)
             return DeliveryError(f"{answer}: {reason}", gone=True)
         if editing and exc.code == 10008:

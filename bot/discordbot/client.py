@@ -11,8 +11,8 @@ import gc
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import discord
@@ -48,7 +48,8 @@ class BotServices:
     store: Store
     subscriptions: Subscriptions
     source_health: Callable[[], Awaitable[dict[str, SourceHealth]]]
-    source_names: Sequence[str] = ()
+    source_names: Sequence[str] = ()  # the configured sources' keys
+    source_labels: Mapping[str, str] = field(default_factory=dict)  # key -> name as written
     find_feed: Callable[[str], Awaitable[Any]] | None = None  # url -> FoundFeed
 
 

@@ -110,6 +110,7 @@ def discord_bot(
         subscriptions=subscriptions,
         source_health=store.source_health,
         source_names=[s.name for s in config.enabled_sources],
+        source_labels={s.name: s.display_name for s in config.sources},
         # Server admins' URLs never reach private addresses, whatever the operator allows.
         find_feed=feed_finder(fetcher, allow_private=False),
     )

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot.core.clock import utcnow
+from bot.core.logfields import about
 from bot.core.records import GuildSource
 from bot.service.pipeline import FetchFor, Pipeline, SourceResult
 from bot.service.routing import ServerRouting
@@ -89,7 +90,10 @@ class GuildFeeds:
                 continue
             result = await self.pipeline_for(source.guild_id).poll(spec_for(source))
             if not result.ok:
-                log.info("server feed %s failed: %s", source.name, result.error)
+                log.info(
+                    "server feed %s failed: %s", source.name, result.error,
+                    extra=about(source=source.name),
+                )  # fmt: skip
             results.append(result)
         if self.on_found is not None and any(r.found for r in results):
             self.on_found()

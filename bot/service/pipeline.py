@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.core import incidents
 from bot.core.clock import utcnow
+from bot.core.logfields import log_context
 from bot.core.matching import Match, Matcher
 from bot.service.routing import Routing, WebhookRouting
 from bot.service.sharing import ResponseShare
@@ -40,6 +41,11 @@ class Found:
     incident_id: int
     new_incident: bool
     pushed: bool  # queued for delivery (fresh enough and wanted by someone)
+    source_name: str = ""  # the source's name as written (the disclosure holds its key)
+
+    @property
+    def source(self) -> str:
+        return self.source_name or self.disclosure.source
 
     def as_json(self) -> dict[str, Any]:
         d = self.disclosure
@@ -47,7 +53,7 @@ class Found:
             "company": self.match.company.name,
             "title": d.title,
             "url": d.url,
-            "source": d.source,
+            "source": self.source,
             "published": d.published.isoformat() if d.published else None,
             "matched": list(self.match.matched),
             "reason": self.match.reason,
@@ -61,13 +67,18 @@ class Found:
 class SourceResult:
     """What one poll of one source produced."""
 
-    name: str
+    name: str  # the source's key
     ok: bool
     items: int = 0
     new: int = 0
     not_modified: bool = False
     error: str | None = None
     found: list[Found] = field(default_factory=list)
+    display_name: str = ""  # the source's name as written
+
+    @property
+    def shown(self) -> str:
+        return self.display_name or self.name
 
 
 @dataclass(slots=True)
@@ -121,17 +132,26 @@ class Pipeline:
         self._lock = asyncio.Lock()  # incident assignment must not interleave
         # Sources naming the same URL share one fetch per poll interval.
         self.responses = ResponseShare()
+        # Alerts show each source's name as written; the database knows it by its key.
+        self._names = {s.name: s.display_name for s in config.sources}
 
     @classmethod
     def fetch_policy(cls, config: Config) -> FetchPolicy:
         s = config.settings
+        # fetch_timeout bounds one fetch as a whole, so a host that drips a byte a second
+        # holds a scan (and a poll) no longer than that; no single wait may exceed it.
         return FetchPolicy(
             user_agent=s.user_agent,
+            connect_timeout=min(10.0, s.fetch_timeout),
             read_timeout=s.fetch_timeout,
-            total_timeout=max(s.fetch_timeout * 3, 30.0),
+            total_timeout=s.fetch_timeout,
             max_bytes=s.max_page_bytes,
             allow_private=s.allow_private_addresses,
         )
+
+    def source_name(self, key: str) -> str:
+        """A source's name as written, from its key (the key itself for one not configured)."""
+        return self._names.get(key, key)
 
     @property
     def matcher(self) -> Matcher:
@@ -140,7 +160,13 @@ class Pipeline:
 
     async def poll(self, spec: SourceSpec) -> SourceResult:
         """Poll one source; never raises for the source's own faults."""
-        result = SourceResult(name=spec.name, ok=True)
+        # Whatever is logged during the poll, by any module, is about this source.
+        with log_context(source=spec.display_name):
+            return await self._poll(spec)
+
+    async def _poll(self, spec: SourceSpec) -> SourceResult:
+        result = SourceResult(name=spec.name, ok=True, display_name=spec.display_name)
+        self._names[spec.name] = spec.display_name  # a server's feed is not in the config
         now = self.clock()
         try:
             scraper = build(spec)
@@ -152,7 +178,7 @@ class Pipeline:
                 spec, result, str(exc) or type(exc).__name__, retry_after=retry_after
             )
         except Exception as exc:  # a bug in one parser must not stop the pass
-            log.exception("source %s crashed", spec.name)
+            log.exception("source %s crashed", spec.display_name)
             return await self._failed(spec, result, f"internal error: {type(exc).__name__}: {exc}")
         validators = self.fetcher.validators.get(spec.url)
         if items is None:
@@ -195,7 +221,7 @@ class Pipeline:
             # first report and updates it with the later ones, whatever order the feed used.
             for disclosure in sorted(fresh, key=lambda d: incidents.event_time(d.published, now)):
                 for match in matches[disclosure.identity]:
-                    result.found.append(await self._record(disclosure, match, now))
+                    result.found.append(await self._record(spec, disclosure, match, now))
         except BaseException:
             # Without the validators the next poll gets the full page, held items included.
             self.fetcher.validators.pop(spec.url, None)
@@ -251,7 +277,7 @@ class Pipeline:
         if len(kept) < len(items):
             log.info(
                 "source %s reissued %d known items under new ids; ignored",
-                spec.name,
+                spec.display_name,
                 len(items) - len(kept),
             )
         return kept
@@ -279,7 +305,9 @@ class Pipeline:
         await self.store.record_failure(spec.name, error, next_poll_at=now + delay, now=now)
         return result
 
-    async def _record(self, disclosure: Disclosure, match: Match, now: datetime) -> Found:
+    async def _record(
+        self, spec: SourceSpec, disclosure: Disclosure, match: Match, now: datetime
+    ) -> Found:
         async with self._lock:
             # A poll finished after a crash may have recorded this match already.
             known = await self.store.match_of(disclosure, match.company.key)
@@ -318,7 +346,7 @@ class Pipeline:
                     now=now,
                 )
                 pushed = pushed or queued
-        return Found(disclosure, match, incident_id, created, pushed)
+        return Found(disclosure, match, incident_id, created, pushed, spec.display_name)
 
     async def alert_payload(
         self, incident_id: int, disclosure: Disclosure, match: Match, created: bool
@@ -331,7 +359,7 @@ class Pipeline:
             "company": match.company.name,
             "title": incident.title if incident else disclosure.title,
             "url": incident.url if incident else disclosure.url,
-            "source": disclosure.source,
+            "source": self.source_name(disclosure.source),
             "disclosure_evidence": disclosure.evidence.value,
             "evidence": incident.evidence.value if incident else disclosure.evidence.value,
             "published": disclosure.published.isoformat() if disclosure.published else None,
@@ -340,7 +368,12 @@ class Pipeline:
             "reason": match.reason,
             "matched": list(match.matched),
             "sources": [
-                {"source": s["source"], "url": s["url"], "evidence": s["evidence"]} for s in sources
+                {
+                    "source": self.source_name(s["source"]),
+                    "url": s["url"],
+                    "evidence": s["evidence"],
+                }
+                for s in sources
             ],
         }
 
@@ -351,6 +384,9 @@ class Pipeline:
         on_done: Callable[[SourceResult], None] | None = None,
     ) -> PassReport:
         """Poll every source concurrently; one failing source never stops the others."""
+        await self.store.ensure_sources(
+            [s.name for s in specs], names={s.name: s.display_name for s in specs}
+        )
         validators = await self.store.load_validators()
         for spec in specs:
             if spec.name in validators and spec.url not in self.fetcher.validators:

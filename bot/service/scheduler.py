@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.core.clock import utcnow
+from bot.core.logfields import about
 from bot.delivery import Outbox
 from bot.service.pipeline import Pipeline, SourceResult
 from bot.store import Store
@@ -118,7 +119,9 @@ class Service:
         await reap_dead_owners(store)
         self._reaped_at = now
         if self.poll_sources:
-            await store.ensure_sources(self.sources)
+            await store.ensure_sources(
+                self.sources, names={k: s.display_name for k, s in self.sources.items()}
+            )
             health = await store.source_health()
             for name in self.sources:
                 known = health.get(name)
@@ -181,7 +184,12 @@ class Service:
             recorded = True
             self.polls += 1
             if not result.ok:
-                log.warning("source %s failed: %s", name, result.error)
+                log.warning(
+                    "source %s failed: %s",
+                    spec.display_name,
+                    result.error,
+                    extra=about(source=spec.display_name),
+                )
             elif result.found:
                 for found in result.found:
                     log.info(
@@ -189,12 +197,15 @@ class Service:
                         found.match.company.name,
                         found.disclosure.title,
                         found.disclosure.url,
-                        name,
+                        spec.display_name,
+                        extra=about(source=spec.display_name, incident=found.incident_id),
                     )
                 if self.deliver_alerts:
                     self.outbox.poke()
         except Exception:
-            log.exception("poll of %s crashed", name)
+            log.exception(
+                "poll of %s crashed", spec.display_name, extra=about(source=spec.display_name)
+            )
         finally:
             if not recorded:
                 try:

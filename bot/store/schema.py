@@ -20,11 +20,12 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-# Per-source fetch state and health.
+# Per-source fetch state and health, by the source's key (see bot/core/sourcenames.py).
 source_state = Table(
     "source_state",
     metadata,
     Column("name", String(64), primary_key=True),
+    Column("display_name", Text),  # the name as written; NULL: the key is the name
     Column("etag", Text),
     Column("last_modified", Text),
     Column("last_success_at", DateTime(timezone=True)),
@@ -42,7 +43,7 @@ disclosures = Table(
     "disclosures",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column("source", String(64), nullable=False),
+    Column("source", String(64), nullable=False),  # the source's key
     Column("url", Text, nullable=False),
     Column("url_key", String(32), nullable=False),
     Column("title", Text, nullable=False),

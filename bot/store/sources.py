@@ -209,19 +209,45 @@ class SourceRepository:
                     consecutive_failures=r.consecutive_failures or 0,
                     items_seen=r.items_seen or 0,
                     next_poll_at=aware(r.next_poll_at),
+                    display_name=r.display_name,
                 )
                 for r in rows
             }
 
-    async def ensure_sources(self, names: Iterable[str]) -> None:
-        """Create the state rows of sources not seen before, due at once."""
-        rows = [{"name": n, "consecutive_failures": 0, "items_seen": 0} for n in names]
+    async def ensure_sources(
+        self, keys: Iterable[str], *, names: Mapping[str, str] | None = None
+    ) -> None:
+        """Create the state rows of sources not seen before, due at once; remember each
+        source's name as written (``names``: key to name), which may change under one key."""
+        shown = names or {}
+        rows = [
+            {"name": k, "display_name": shown.get(k), "consecutive_failures": 0, "items_seen": 0}
+            for k in keys
+        ]
         if not rows:
             return
         async with self.db.engine.begin() as conn:
             await conn.execute(
                 self.db.insert(source_state).on_conflict_do_nothing(index_elements=["name"]), rows
             )
+            renamed = [
+                {"b_name": row["name"], "b_shown": row["display_name"]}
+                for row in rows
+                if row["display_name"] is not None
+            ]
+            if renamed:
+                await conn.execute(
+                    update(source_state)
+                    .where(
+                        source_state.c.name == bindparam("b_name"),
+                        or_(
+                            source_state.c.display_name.is_(None),
+                            source_state.c.display_name != bindparam("b_shown"),
+                        ),
+                    )
+                    .values(display_name=bindparam("b_shown")),
+                    renamed,
+                )
 
     async def claim_sources(
         self,

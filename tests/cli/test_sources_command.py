@@ -73,11 +73,12 @@ def test_check_config_warns_when_edgar_would_refuse_the_user_agent(tmp_path: Pat
         tmp_path / "config",
         """
 [[sources]]
-name = "sec-8k"
+name = "SEC 8-K filings"
 kind = "sec-search"
 url = 'https://efts.sec.gov/LATEST/search-index?q="Item 1.05"&forms=8-K'
 """,
     )
     result = run_cli("check-config", "--config", str(directory), env=WIDE)
     assert result.code == 0, result.stderr
-    assert "warning: sec-8k: SEC EDGAR refuses requests" in result.stdout
+    # Named as written, not by its key (sec-8k-filings).
+    assert "warning: SEC 8-K filings: SEC EDGAR refuses requests" in result.stdout

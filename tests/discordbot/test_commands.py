@@ -229,6 +229,19 @@ async def test_lookup_pages_with_buttons(running: Harness) -> None:
     assert len(page2["fields"]) == 2
 
 
+async def test_lookup_names_each_source_as_written(harness: Harness) -> None:
+    """/lookup shows the source by the name the operator wrote, not its database key."""
+    h = harness
+    await h.start_bot(source_labels={"bleepingcomputer": "Bleeping *Computer* 🔥"})
+    await incident(
+        h, "Casio", "Casio ransomware attack", "https://x.test/casio", Evidence.CONFIRMED
+    )
+    answer = await h.fake.slash(h.guild_a, h.general_a, "lookup", options={"company": "Casio"})
+    value = answer.followups[0]["embeds"][0]["fields"][0]["value"]
+    assert "[Bleeping \\*Computer\\* 🔥](https://x.test/casio)" in value
+    assert "bleepingcomputer" not in value
+
+
 async def test_lookup_of_unknown_company_says_nothing_found(running: Harness) -> None:
     """/lookup of a company never seen answers that the database knows nothing."""
     h = running
@@ -277,8 +290,25 @@ async def test_sources_show_health(running: Harness) -> None:
     answer = await h.fake.slash(h.guild_a, h.general_a, "sources", "show")
     text = answer.text()
     assert "Sources: 2 (1 failing)" in text
-    assert "`bleepingcomputer`: ok, 12 items" in text
-    assert "`sec-8k`: failing (1x)" in text
+    assert "**bleepingcomputer**: ok, 12 items" in text
+    assert "**sec\\-8k**: failing (1x)" in text
+
+
+async def test_sources_show_names_sources_as_written_and_escaped(harness: Harness) -> None:
+    """The operator's display names, not keys; markdown and mentions in them stay inert."""
+    h = harness
+    await h.start_bot(
+        source_names=("dark-reading", "kadokawa-news"),
+        source_labels={
+            "dark-reading": "Dark *Reading* `@everyone`",
+            "kadokawa-news": "KADOKAWA ニュース",
+        },
+    )
+    await h.store.record_success("dark-reading", items=3, validators=None, next_poll_at=None)
+    text = (await h.fake.slash(h.guild_a, h.general_a, "sources", "show")).text()
+    assert "**KADOKAWA ニュース**: not polled yet" in text
+    assert "**Dark \\*Reading\\* \\`@\u200beveryone\\`**: ok, 3 items" in text
+    assert "dark-reading" not in text
 
 
 async def test_sources_add_refuses_private_addresses(running: Harness, web: LocalServer) -> None:

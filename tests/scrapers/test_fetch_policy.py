@@ -306,6 +306,53 @@ async def test_a_dripping_body_hits_the_total_deadline(web: LocalServer) -> None
             await fetcher.fetch(web.url("/drip"))
 
 
+async def test_the_deadline_covers_the_whole_fetch_and_says_what_it_waited_for(
+    web: LocalServer,
+) -> None:
+    """A body dripping for 40 s ends at the 1.5 s deadline (a ratio, not a tight bound),
+    and the error tells a drip from silence."""
+    web.route("/drip", Response(200, FEED[:40], drip=1.0))
+    web.route("/silent", Response(200, FEED, delay=30.0))
+    async with Fetcher(local(total_timeout=1.5, read_timeout=5.0)) as fetcher:
+        started = time.monotonic()
+        with pytest.raises(FetchError) as dripping:
+            await fetcher.fetch(web.url("/drip"))
+        took = time.monotonic() - started
+        with pytest.raises(FetchError) as silent:
+            await fetcher.fetch(web.url("/silent"))
+    print(f"a 40 s drip held the fetch {took:.2f}s, {took / 1.5:.2f}x the deadline")
+    assert 1.0 <= took / 1.5 < 3, took  # the drip alone would take 40 s: 26x
+    assert "the server was still sending (" in str(dripping.value)
+    assert "bytes received)" in str(dripping.value)
+    assert "waiting for an answer" in str(silent.value)
+
+
+async def test_redirects_count_against_the_same_deadline(web: LocalServer) -> None:
+    """Each hop answers within the read timeout, but together they pass the deadline."""
+    for hop in range(5):
+        web.route(f"/hop{hop}", Response(302, headers={"Location": f"/hop{hop + 1}"}, delay=0.6))
+    web.route("/hop5", Response(200, FEED))
+    async with Fetcher(local(total_timeout=1.5, read_timeout=5.0)) as fetcher:
+        with pytest.raises(FetchError, match=r"timed out after 1\.5s.*after [23] requests"):
+            await fetcher.fetch(web.url("/hop0"))
+    assert len(web.received()) < 6
+
+
+async def test_a_retry_that_cannot_fit_in_the_deadline_reports_the_answer_at_once(
+    web: LocalServer,
+) -> None:
+    """A 503 asking for 5 s when 2 s remain: the 503 is the error, given without waiting."""
+    web.route("/busy", Response(503, b"busy", {"Retry-After": "5"}))
+    async with Fetcher(local(total_timeout=2.0, retries=2)) as fetcher:
+        started = time.monotonic()
+        with pytest.raises(HTTPStatusError) as err:
+            await fetcher.fetch(web.url("/busy"))
+        took = time.monotonic() - started
+    assert err.value.status == 503
+    assert took < 1.5, took  # well under the deadline: it never slept towards the retry
+    assert len(web.received()) == 1
+
+
 async def test_redirect_loop_is_cut_off(web: LocalServer) -> None:
     """Two pages redirecting to each other end in a clear error after a few hops."""
     web.route("/a", Response(302, headers={"Location": "/b"}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import discord
@@ -18,13 +19,14 @@ from bot.subscriptions import LookupEntry, clean_name
 PER_PAGE = 5
 
 
-def _entry(e: LookupEntry) -> dict[str, Any]:
+def _entry(e: LookupEntry, labels: Mapping[str, str]) -> dict[str, Any]:
     return {
         "title": e.title,
         "evidence": e.evidence.value,
         "first_seen": e.first_seen,
         "published": e.published,
-        "sources": list(e.sources),
+        # The database knows sources by key; people know them by the name as written.
+        "sources": [(labels.get(key, key), url) for key, url in e.sources],
     }
 
 
@@ -87,7 +89,7 @@ class Lookup(commands.Cog):
         name = clean_name(company)
         await interaction.response.defer(thinking=True)
         found = await self.bot.subscriptions.lookup(interaction.guild_id or 0, name)
-        entries = [_entry(e) for e in found]
+        entries = [_entry(e, self.bot.services.source_labels) for e in found]
         view = Pages(name, entries, interaction.user.id)
         if view.pages > 1:
             await interaction.followup.send(embed=view.embed(), view=view)

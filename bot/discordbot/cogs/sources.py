@@ -24,8 +24,9 @@ class Sources(commands.GroupCog, group_name="sources", group_description="Where 
         own = await self.bot.subscriptions.sources(interaction.guild_id)
         lines: list[str] = []
         failing = 0
-        for name in [*self.bot.services.source_names, *(s.name for s in own)]:
-            h = health.get(name)
+        labels = self.bot.services.source_labels
+        for key in [*self.bot.services.source_names, *(s.name for s in own)]:
+            h = health.get(key)
             if h is None:
                 state = "not polled yet"
             elif h.consecutive_failures:
@@ -33,7 +34,8 @@ class Sources(commands.GroupCog, group_name="sources", group_description="Where 
                 state = f"failing ({h.consecutive_failures}x): {safe_text(h.last_error, 80)}"
             else:
                 state = f"ok, {h.items_seen} items"
-            lines.append(f"`{name}`: {state}")
+            # The name as the operator wrote it, escaped: it may hold markdown or backticks.
+            lines.append(f"**{safe_text(labels.get(key) or key, 100)}**: {state}")
         embed = discord.Embed(
             title=f"Sources: {len(lines)} ({failing} failing)",
             description="\n".join(lines)[:4000] or "No sources configured.",
