@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from bot.core.addresses import ListenAddress, parse_listen_address
 from bot.core.durations import parse_duration
 from bot.core.sharding import Sharding, parse_shard_count, parse_shard_ids
 from bot.core.watchlist import Company, Watchlist
@@ -73,6 +74,8 @@ class Settings:
     discord_gateway_url: str = DISCORD_GATEWAY_URL
     # None: one gateway connection for every guild (no sharding).
     sharding: Sharding | None = None
+    # Where /metrics and /healthz are served; None: not served.
+    metrics_address: ListenAddress | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +271,7 @@ _SETTING_KEYS = {
     "shard_count",
     "shard_ids",
 }
+_SETTING_KEYS |= {"metrics_address"}  # the operations settings (_parse_operations)
 
 
 def parse_settings(
@@ -344,6 +348,7 @@ def parse_settings(
         discord_api_url=str(merged.get("discord_api_url") or DISCORD_API_URL),
         discord_gateway_url=str(merged.get("discord_gateway_url") or DISCORD_GATEWAY_URL),
         sharding=sharding,
+        **_parse_operations(merged, file),
     )
 
 
@@ -367,6 +372,15 @@ def _parse_sharding(merged: Mapping[str, Any], file: str) -> Sharding | None:
         return Sharding(count, ids)
     except ValueError as exc:
         raise ConfigError(file, "shard_ids", str(exc)) from None
+
+
+def _parse_operations(merged: Mapping[str, Any], file: str) -> dict[str, Any]:
+    """The settings of running the service for others to watch: ``metrics_address``."""
+    try:
+        address = parse_listen_address(merged.get("metrics_address", "off"))
+    except ValueError as exc:
+        raise ConfigError(file, "metrics_address", str(exc)) from None
+    return {"metrics_address": address}
 
 
 def _check_webhook_url(url: str, file: str, entry: str) -> None:
