@@ -16,9 +16,11 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.core.clock import utcnow
@@ -31,6 +33,10 @@ log = logging.getLogger(__name__)
 
 # How often a running service looks for dead processes on its host whose work it can take.
 REAP_EVERY = timedelta(seconds=10)
+
+# Told how each scheduled poll ended: the source's name, its result (None: it crashed) and
+# how long it took in seconds.
+PollObserver = Callable[[str, SourceResult | None, float], None]
 
 
 def process_owner() -> str:
@@ -86,6 +92,7 @@ class Service:
         owner: str | None = None,
         lease: timedelta = timedelta(minutes=5),
         max_polls: int = 100,
+        on_poll: PollObserver | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.outbox = outbox
@@ -110,6 +117,12 @@ class Service:
         self._stopped = asyncio.Event()
         self.scheduler: AsyncIOScheduler | None = None
         self.polls = 0
+        self.on_poll = on_poll
+        # When the scheduler last fired each job, for health checks; the clock is
+        # replaceable so a test can stall time instead of waiting.
+        self.monotonic: Callable[[], float] = time.monotonic
+        self.beats: dict[str, float] = {}
+        self.started_at: float | None = None
 
     async def start(self) -> None:
         """Register the sources and start the scheduler inside the running loop."""
@@ -135,7 +148,21 @@ class Service:
                 self._deliver, "interval", seconds=self.deliver_every, id="deliver",
                 misfire_grace_time=60, coalesce=True, max_instances=1, next_run_time=now,
             )  # fmt: skip
+        # Fired counts as alive even when the job is still busy from last time (a long flush).
+        self.scheduler.add_listener(self._beat, EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES)
+        self.started_at = self.monotonic()
         self.scheduler.start()
+
+    def _beat(self, event: JobEvent) -> None:
+        self.beats[event.job_id] = self.monotonic()
+
+    @property
+    def job_intervals(self) -> dict[str, float]:
+        """Each scheduled job of this process and its interval in seconds."""
+        jobs = {"tick": self.tick_seconds} if self.poll_sources else {}
+        if self.deliver_alerts:
+            jobs["deliver"] = self.deliver_every
+        return jobs
 
     async def _tick(self) -> None:
         if self._claiming.locked():
@@ -176,10 +203,12 @@ class Service:
     async def _poll(self, name: str) -> None:
         spec = self.sources[name]
         recorded = False  # the pipeline recorded the outcome, which ends the lease
+        began = time.monotonic()
         try:
             result: SourceResult = await self.pipeline.poll(spec)
             recorded = True
             self.polls += 1
+            self._observe(name, result, began)
             if not result.ok:
                 log.warning("source %s failed: %s", name, result.error)
             elif result.found:
@@ -195,6 +224,7 @@ class Service:
                     self._deliver_now.set()
         except Exception:
             log.exception("poll of %s crashed", name)
+            self._observe(name, None, began)
         finally:
             if not recorded:
                 try:
@@ -212,6 +242,13 @@ class Service:
             if self._deliver_now.is_set():
                 self._deliver_now.clear()
                 await self._deliver()
+
+    def _observe(self, name: str, result: SourceResult | None, began: float) -> None:
+        if self.on_poll is not None:
+            try:
+                self.on_poll(name, result, time.monotonic() - began)
+            except Exception:
+                log.debug("could not record the poll of %s", name, exc_info=True)
 
     async def _deliver(self) -> None:
         task = asyncio.current_task()
