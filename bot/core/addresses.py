@@ -60,12 +60,13 @@ def parse_listen_address(value: object) -> ListenAddress | None:
         raise ValueError(f"{text!r} has no port: write host:port, such as 127.0.0.1:9464")
     if ":" in host:
         raise ValueError(f"{text!r}: write an IPv6 address in brackets, such as [::1]:9464")
+    number = _port(port)
     if not host:
-        return ListenAddress("0.0.0.0", _port(port))
+        return ListenAddress("0.0.0.0", number)
     numeric = re.fullmatch(r"[\d.]+", host) is not None
     if not _is_ip(host) and (numeric or not _HOSTNAME.match(host)):
         raise ValueError(f"{host!r} is not a host name or IP address")
-    return ListenAddress(host, _port(port))
+    return ListenAddress(host, number)
 
 
 def _is_ip(host: str) -> bool:
