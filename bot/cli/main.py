@@ -12,12 +12,13 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bot import __version__
-from bot.cli import check_config, db, evaluate, run, scan, sources
+from bot.cli import check_config, db, doctor, evaluate, run, scan, sources
 from bot.cli._common import EXIT_CONFIG, EXIT_SCHEMA
 from bot.settings import Config, ConfigError, load_config
 
-# In the order ``--help`` lists them; eval needs no configuration.
-COMMANDS = (scan, run, check_config, sources, evaluate, db)
+# In the order ``--help`` lists them; eval needs no configuration, and doctor reports an
+# invalid one among its findings.
+COMMANDS = (scan, run, check_config, doctor, sources, evaluate, db)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == evaluate.NAME:
         return evaluate.command(args)
+    if args.command == doctor.NAME:
+        return doctor.command(args)
     try:
         config = load_config(args.config, database=getattr(args, "db", None))
     except ConfigError as exc:

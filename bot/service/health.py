@@ -70,7 +70,7 @@ class Health:
         except TimeoutError:
             return {"ok": False, "error": f"no answer within {DATABASE_DEADLINE:g}s"}
         except Exception as exc:
-            return {"ok": False, "error": _describe(exc)}
+            return {"ok": False, "error": describe_error(exc)}
         return {"ok": True, "dialect": self.store.dialect}
 
     def scheduler(self) -> dict[str, Any]:
@@ -103,7 +103,7 @@ class Health:
         return {"ok": True, "guilds": len(self.bot.guilds)}
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
     """An error in one short line, without a URL's password (drivers do not print one)."""
     original = getattr(exc, "orig", None) or exc
     text = str(original).strip().splitlines()[0] if str(original).strip() else ""
