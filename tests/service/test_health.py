@@ -132,8 +132,8 @@ async def test_healthz_turns_503_when_the_postgresql_database_goes_away(
         assert gone.status_code == 503
         body = gone.json()
         assert body["failing"] == ["database"]
-        assert "closed" in body["checks"]["database"]["error"]  # the pooled connection went
-        # Asked again, on a new connection: still down, and now why.
+        # The first answer may name the pooled connection the server closed; asked again,
+        # on a new connection, it is still down and says why.
         again = await client.get("/healthz")
         assert again.status_code == 503
         error = again.json()["checks"]["database"]["error"]
