@@ -95,6 +95,24 @@ async def test_bot_health_follows_the_gateway_and_channel_posts_are_counted(
                 assert ok.status_code == 200, ok.text
                 assert ok.json()["checks"]["discord"] == {"ok": True, "guilds": 1}
 
+                # The gateway drops the connection and refuses new ones for a while: the
+                # client is still "ready" but not connected, and health says so.
+                fake.refuse_gateway = True
+                await fake.drop_connection()
+                await fake.wait_until(lambda: fake.gateway_refusals >= 1, within=30)
+                cut = await client.get("/healthz")
+                assert cut.status_code == 503
+                assert cut.json()["failing"] == ["discord"]
+                assert "reconnecting" in cut.json()["checks"]["discord"]["error"]
+                assert cut.json()["checks"]["database"]["ok"] is True
+                # Discord is back: the client resumes its session and health recovers.
+                resumed = asyncio.ensure_future(app.bot.wait_for("resumed", timeout=30))
+                fake.refuse_gateway = False
+                await resumed
+                back = await client.get("/healthz")
+                assert back.status_code == 200, back.text
+                assert fake.resumes == 1 and fake.identifies == 1
+
                 await app.bot.close()
                 down = await client.get("/healthz")
                 assert down.status_code == 503

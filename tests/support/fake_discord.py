@@ -308,6 +308,9 @@ class FakeDiscord:
         self.tokens: set[str] | None = None
         self.application_flags = 0  # the application's flags (privileged intents enabled)
         self.bot_user = True  # False: the token is a user account's
+        # True: the gateway refuses connections (503 to the handshake), as in an outage.
+        self.refuse_gateway = False
+        self.gateway_refusals = 0
         self.attachments: dict[str, bytes] = {}
         self.identifies = 0
         self.identify_payloads: list[dict[str, Any]] = []
@@ -402,7 +405,11 @@ class FakeDiscord:
 
     # -- gateway -------------------------------------------------------------------------
 
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        if self.refuse_gateway:
+            self.gateway_refusals += 1
+            await self._notify()
+            return web.Response(status=503, text="upstream connect error")
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self.gateway_connections += 1
