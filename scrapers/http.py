@@ -261,6 +261,7 @@ class Fetcher:
             body=body,
             content_type=content_type.split(";", 1)[0].strip().lower(),
             encoding=response.charset_encoding,
+            status=response.status_code,
         )
 
     async def _read_capped(self, response: httpx.Response, original: str) -> bytes:

@@ -391,6 +391,7 @@ async def discord_bot(config: Config, deadline: float) -> list[Finding]:
 class _Fetched:
     requests: int = 0
     bytes: int = 0
+    status: int | None = None  # of the last answer
 
 
 async def sources(config: Config, deadline: float) -> list[Finding]:
@@ -427,7 +428,9 @@ async def _source(
     async def fetch(url: str, *, conditional: bool = True) -> Page | None:
         page = await fetcher.fetch(url, conditional=False, allow_private=allow)
         fetched.requests += 1
-        fetched.bytes += len(page.body) if page is not None else 0
+        if page is not None:
+            fetched.bytes += len(page.body)
+            fetched.status = page.status
         return page
 
     began = time.monotonic()
@@ -441,9 +444,11 @@ async def _source(
             f"the site is slow or down; if it stays so, set enabled = false; {test}",
         )  # fmt: skip
     except ScraperError as exc:
+        status = getattr(exc, "status", None)
         return Finding(
             "source", spec.name, PROBLEM, str(exc) or type(exc).__name__,
             f"check its url and kind in sources.toml, or set enabled = false; {test}",
+            {"status": status} if isinstance(status, int) else {},
         )  # fmt: skip
     except Exception as exc:
         return Finding(
@@ -453,14 +458,16 @@ async def _source(
     seconds = time.monotonic() - began
     matching = sum(1 for item in items if matcher.match(item))
     facts = {
+        "status": fetched.status,
         "requests": fetched.requests,
         "bytes": fetched.bytes,
         "items": len(items),
         "would_match": matching,
         "seconds": round(seconds, 3),
     }
+    answered = f"HTTP {fetched.status}, " if fetched.status is not None else ""
     detail = (
-        f"{_size(fetched.bytes)} in {fetched.requests} request(s), {len(items)} items, "
+        f"{answered}{_size(fetched.bytes)} in {fetched.requests} request(s), {len(items)} items, "
         f"{matching} would match, {seconds:.1f}s"
     )
     if not items:

@@ -61,6 +61,7 @@ def test_all_well_is_exit_0_and_nothing_is_posted(
     assert source["status"] == "ok"
     # Four items: the two breach stories would match, the watch review and patch notes not.
     assert source["facts"]["items"] == 4 and source["facts"]["would_match"] == 2
+    assert source["facts"]["status"] == 200 and source["detail"].startswith("HTTP 200, ")
     assert source["facts"]["bytes"] == len(
         (Path("tests/fixtures/bleepingcomputer/feed-2024-10-08.xml")).read_bytes()
     )
@@ -106,6 +107,7 @@ def test_each_problem_gets_one_line_with_what_to_do_and_exit_1(
     checks = by_subject(report)
     assert checks["source down"]["status"] == PROBLEM
     assert "500" in checks["source down"]["detail"]
+    assert checks["source down"]["facts"] == {"status": 500}
     assert checks["source slow"]["detail"] == "no complete answer within 1s"
     assert "source disabled" not in checks  # disabled sources are not fetched
     assert web.received("GET", "/never") == []
