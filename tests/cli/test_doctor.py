@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -165,3 +166,17 @@ async def test_an_empty_postgresql_database_needs_db_upgrade(postgres_url: str) 
     await store.close()
     [finding] = await database(postgres_url, 10)
     assert finding.status == "ok" and finding.detail.endswith("(latest)")
+
+
+async def test_a_database_server_nobody_answers_says_what_to_check() -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    url = f"postgresql+asyncpg://breachradar:hunter2@127.0.0.1:{closed}/breachradar"
+    [finding] = await database(url, 5)
+    assert finding.status == PROBLEM
+    assert finding.detail.startswith("cannot connect: ")
+    assert finding.fix is not None and "that the server runs" in finding.fix
+    assert "hunter2" not in finding.subject + finding.detail + finding.fix
+    assert finding.subject == f"postgresql+asyncpg://breachradar:***@127.0.0.1:{closed}/breachradar"
+    assert "ConnectionRefusedError" in finding.detail
