@@ -19,6 +19,7 @@ from typing import Any
 
 import platformdirs
 
+from bot.core.addresses import ListenAddress, parse_listen_address
 from bot.core.durations import parse_duration
 from bot.core.sharding import Sharding, parse_shard_count, parse_shard_ids
 from bot.core.sourcenames import (
@@ -85,6 +86,8 @@ class Settings:
     # None: one gateway connection for every guild (no sharding).
     sharding: Sharding | None = None
     log_format: str = "text"  # or "json": one object a line, for log shippers
+    # Where /metrics and /healthz are served; None: not served.
+    metrics_address: ListenAddress | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,6 +341,7 @@ _SETTING_KEYS = {
     "shard_ids",
     "log_format",
 }
+_SETTING_KEYS |= {"metrics_address"}  # the operations settings (_parse_operations)
 
 
 def parse_settings(
@@ -415,6 +419,7 @@ def parse_settings(
         discord_gateway_url=str(merged.get("discord_gateway_url") or DISCORD_GATEWAY_URL),
         sharding=sharding,
         log_format=_parse_log_format(merged, file),
+        **_parse_operations(merged, file),
     )
 
 
@@ -478,6 +483,15 @@ def _parse_sharding(merged: Mapping[str, Any], file: str) -> Sharding | None:
         return Sharding(count, ids)
     except ValueError as exc:
         raise ConfigError(file, "shard_ids", str(exc)) from None
+
+
+def _parse_operations(merged: Mapping[str, Any], file: str) -> dict[str, Any]:
+    """The settings of running the service for others to watch: ``metrics_address``."""
+    try:
+        address = parse_listen_address(merged.get("metrics_address", "off"))
+    except ValueError as exc:
+        raise ConfigError(file, "metrics_address", str(exc)) from None
+    return {"metrics_address": address}
 
 
 def _check_webhook_url(url: str, file: str, entry: str) -> None:

@@ -58,6 +58,7 @@ class Page:
     body: bytes
     content_type: str = ""
     encoding: str | None = None  # charset from the Content-Type header, if any
+    status: int = 200  # the HTTP status it came with (a 2xx)
 
 
 class Fetch(Protocol):

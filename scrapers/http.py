@@ -304,6 +304,7 @@ class Fetcher:
             body=body,
             content_type=content_type.split(";", 1)[0].strip().lower(),
             encoding=response.charset_encoding,
+            status=response.status_code,
         )
 
     async def _read_capped(

@@ -12,13 +12,14 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bot import __version__
-from bot.cli import check_config, db, deliveries, evaluate, init, run, scan, sources
+from bot.cli import check_config, db, deliveries, doctor, evaluate, init, run, scan, sources
 from bot.cli._common import EXIT_CONFIG, EXIT_SCHEMA
 from bot.cli._logs import configure_logging
 from bot.settings import Config, ConfigError, load_config
 
-# In the order ``--help`` lists them; eval and init need no configuration.
-COMMANDS = (scan, run, check_config, sources, deliveries, evaluate, db, init)
+# In the order ``--help`` lists them; eval and init need no configuration, and doctor
+# reports an invalid one among its findings.
+COMMANDS = (scan, run, check_config, doctor, sources, deliveries, evaluate, db, init)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return evaluate.command(args)
     if args.command == init.NAME:
         return init.command(args)
+    if args.command == doctor.NAME:
+        return doctor.command(args)
     try:
         config = load_config(args.config, database=getattr(args, "db", None))
     except ConfigError as exc:

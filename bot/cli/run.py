@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from datetime import timedelta
 from typing import Any
 
 from bot.cli._common import EXIT_CONFIG, common_options
+from bot.core.addresses import ListenAddress, parse_listen_address
 from bot.core.sharding import Sharding, parse_shard_count, parse_shard_ids
 from bot.service.app import ROLES, App, RunOptions, connect
 from bot.settings import Config
@@ -67,6 +69,12 @@ def add_parser(sub: Any) -> None:
         "serves and delivers to its own guilds (default: all, or BREACHRADAR_SHARD_IDS)",
     )
     run.add_argument(
+        "--metrics",
+        metavar="ADDRESS",
+        help="serve /metrics (Prometheus) and /healthz on this address, e.g. 127.0.0.1:9464; "
+        "'off' serves nothing (default: metrics_address, BREACHRADAR_METRICS_ADDRESS, or off)",
+    )
+    run.add_argument(
         "--reload-every",
         type=float,
         default=5.0,
@@ -83,6 +91,7 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     try:
         sharding = resolve_sharding(config, args, role)
+        metrics = resolve_metrics(config, args)
     except ValueError as exc:
         print(f"breachradar: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -94,13 +103,32 @@ async def _run(config: Config, args: argparse.Namespace) -> int:
         deliver_every=getattr(args, "deliver_every", 5.0),
         max_polls=getattr(args, "max_polls", 100),
         reload_every=getattr(args, "reload_every", 5.0),
+        metrics=metrics,
     )
     async with connect(config) as parts:
         app = await App.build(config, options, parts)
+        try:
+            await app.open_monitor()
+        except OSError as exc:
+            # The errno's own words, not the event loop's long "while attempting to bind...".
+            reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+            print(f"breachradar: cannot serve metrics on {metrics}: {reason}", file=sys.stderr)
+            return EXIT_CONFIG
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, app.request_stop)
         return await app.run()
+
+
+def resolve_metrics(config: Config, args: argparse.Namespace) -> ListenAddress | None:
+    """Where to serve /metrics and /healthz: ``--metrics``, else the setting."""
+    given = getattr(args, "metrics", None)
+    if given is None:
+        return config.settings.metrics_address
+    try:
+        return parse_listen_address(given)
+    except ValueError as exc:
+        raise ValueError(f"--metrics: {exc}") from None
 
 
 def resolve_sharding(config: Config, args: argparse.Namespace, role: str) -> Sharding | None:

@@ -162,6 +162,8 @@ class Outbox:
         # How long the runner sleeps when nothing is due (others may queue alerts).
         self.idle_every = idle_every
         self._observers: list[Callable[[Attempt], None]] = [on_attempt] if on_attempt else []
+        # Called each time the runner goes round, idle or in a long pass (health checks).
+        self.heartbeat: Callable[[], None] | None = None
         # One pass at a time: a pass takes back what this owner left claimed when it starts.
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()  # a running pass looks for work now
@@ -173,6 +175,10 @@ class Outbox:
     def observe(self, callback: Callable[[Attempt], None]) -> None:
         """Call ``callback`` with every attempt's outcome (metrics, logs, tests)."""
         self._observers.append(callback)
+
+    def _beat(self) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat()
 
     def poke(self) -> None:
         """New alerts were queued: deliver them now rather than at the next check."""
@@ -187,6 +193,7 @@ class Outbox:
     async def run(self) -> None:
         """Deliver until :meth:`stop`: a pass whenever something is due or poked."""
         while not self._stopping:
+            self._beat()
             try:
                 report = await self.flush()
                 if report.sent or report.dead:
@@ -252,6 +259,7 @@ class Outbox:
         woke = True
         try:
             while True:
+                self._beat()
                 room = BATCH - unsettled()
                 # Claim when little is left to send, when poked, on the tick (new alerts for
                 # other targets, probes falling due), and when every lane is done.

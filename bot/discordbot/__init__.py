@@ -19,6 +19,7 @@ from bot.discordbot.client import (
     make_bot,
     point_at,
 )
+from bot.discordbot.connection import connection_problem
 from bot.discordbot.digests import DigestSender
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "DigestSender",
     "ShardedBreachRadarBot",
     "UserError",
+    "connection_problem",
     "make_bot",
     "point_at",
 ]

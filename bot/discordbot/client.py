@@ -23,6 +23,7 @@ from discord.ext import commands
 from bot.core.records import SourceHealth
 from bot.core.sharding import Sharding, ShardSet
 from bot.discordbot.checks import UserError, reply
+from bot.discordbot.connection import bot_intents
 from bot.store import Store
 from bot.subscriptions import SubscriptionError, Subscriptions
 from bot.subscriptions.discovery import FeedNotFound
@@ -85,8 +86,7 @@ class BreachRadarBot(commands.Bot):
         sharding: Sharding | None = None,
         **options: Any,
     ) -> None:
-        intents = discord.Intents.none()
-        intents.guilds = True
+        intents = bot_intents()
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
         if sharding is not None:
             if not isinstance(self, commands.AutoShardedBot):

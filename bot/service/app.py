@@ -18,10 +18,15 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from bot.core.addresses import ListenAddress
 from bot.core.sharding import Sharding
 from bot.core.sinks import Sink
 from bot.delivery import Outbox, make_webhook_sinks
+from bot.delivery.observed import ObservedSink
 from bot.service.guild_feeds import GuildFeeds
+from bot.service.health import Health
+from bot.service.metrics import Metrics
+from bot.service.monitor import Monitor
 from bot.service.pipeline import Pipeline
 from bot.service.routing import SubscribedRouting
 from bot.service.scheduler import Service, process_owner
@@ -51,6 +56,8 @@ class RunOptions:
     deliver_every: float = 5.0
     max_polls: int = 100
     reload_every: float = 5.0
+    # Serve /metrics and /healthz here (None: not served).
+    metrics: ListenAddress | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +125,18 @@ def discord_bot(
     return bot, ChannelSink(bot, subscriptions, ready=bot.channels_checked)
 
 
+def _metrics_for(config: Config, options: RunOptions, store: Store) -> Metrics | None:
+    """The counters of this process, when it serves them: its own registry, its role's
+    sources as labels."""
+    if options.metrics is None:
+        return None
+    polls = options.role in ("all", "scraper")
+    sources = [s.name for s in config.enabled_sources] if polls else []
+    metrics = Metrics(role=options.role, sources=sources)
+    metrics.watch_store(store)
+    return metrics
+
+
 class App:
     """One process of the service: the parts of its role, and the tasks that run them."""
 
@@ -130,6 +149,7 @@ class App:
         subscriptions: Subscriptions | None = None,
         bot: BreachRadarBot | None = None,
         channels: ChannelSink | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config
         self.options = options
@@ -139,6 +159,11 @@ class App:
         self.subscriptions = subscriptions
         self.bot = bot
         self.channels = channels
+        self.metrics = metrics
+        self.monitor: Monitor | None = None
+        if metrics is not None and options.metrics is not None:
+            health = Health(service.pipeline.store, service, bot=bot)
+            self.monitor = Monitor(options.metrics, metrics, health)
 
     @classmethod
     async def build(cls, config: Config, options: RunOptions, parts: Connections) -> App:
@@ -163,6 +188,10 @@ class App:
         routes: dict[str, Sink] = {"channel:": channels} if channels is not None else {}
         if not sinks and not routes:
             log.info("no webhooks configured: matches go to the log only")
+        metrics = _metrics_for(config, options, store)
+        if metrics is not None:
+            sinks = {t: ObservedSink(s, metrics.attempt_ended) for t, s in sinks.items()}
+            routes = {p: ObservedSink(s, metrics.attempt_ended) for p, s in routes.items()}
         owner = process_owner()
         # A delivery process has no Discord client: it sends webhooks only; a bot process
         # sends to its channels only.
@@ -186,10 +215,23 @@ class App:
             lease=options.lease,
             deliver_every=options.deliver_every,
             max_polls=options.max_polls,
+            on_poll=metrics.polled if metrics is not None else None,
         )
         return cls(
-            config, options, service, subscriptions=subscriptions, bot=bot, channels=channels
+            config,
+            options,
+            service,
+            subscriptions=subscriptions,
+            bot=bot,
+            channels=channels,
+            metrics=metrics,
         )
+
+    async def open_monitor(self) -> ListenAddress | None:
+        """Start serving /metrics and /healthz, if asked; raise OSError if it cannot."""
+        if self.monitor is None:
+            return None
+        return await self.monitor.start()
 
     def request_stop(self) -> None:
         self.service.request_stop()
@@ -225,6 +267,8 @@ class App:
         try:
             await self.service.run_forever()
         finally:
+            if self.monitor is not None:
+                await self.monitor.close()
             for task in (feeds_task, reload_task):
                 if task is not None:
                     task.cancel()
@@ -257,6 +301,9 @@ class App:
         while True:
             try:
                 results = await feeds.poll_due()
+                if self.metrics is not None:
+                    for result in results:
+                        self.metrics.polled(result.name, result, None)
                 if any(r.found for r in results):
                     self.outbox.poke()
                 await digests.send_due()

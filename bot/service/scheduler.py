@@ -17,9 +17,11 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.core.clock import utcnow
@@ -33,6 +35,10 @@ log = logging.getLogger(__name__)
 
 # How often a running service looks for dead processes on its host whose work it can take.
 REAP_EVERY = timedelta(seconds=10)
+
+# Told how each scheduled poll ended: the source's name, its result (None: it crashed) and
+# how long it took in seconds.
+PollObserver = Callable[[str, SourceResult | None, float], None]
 
 
 def process_owner() -> str:
@@ -88,6 +94,7 @@ class Service:
         owner: str | None = None,
         lease: timedelta = timedelta(minutes=5),
         max_polls: int = 100,
+        on_poll: PollObserver | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.outbox = outbox
@@ -111,6 +118,13 @@ class Service:
         self._stopped = asyncio.Event()
         self.scheduler: AsyncIOScheduler | None = None
         self.polls = 0
+        self.on_poll = on_poll
+        # When the scheduler last fired each job, for health checks; the clock is
+        # replaceable so a test can stall time instead of waiting.
+        self.monotonic: Callable[[], float] = time.monotonic
+        self.beats: dict[str, float] = {}
+        self.beat_listeners: list[Callable[[str], None]] = []
+        self.started_at: float | None = None
 
     async def start(self) -> None:
         """Register the sources and start the scheduler inside the running loop."""
@@ -133,12 +147,34 @@ class Service:
                 self._tick, "interval", seconds=self.tick_seconds, id="tick",
                 misfire_grace_time=60, coalesce=True, max_instances=1, next_run_time=now,
             )  # fmt: skip
+        # Fired counts as alive even when the job is still busy from last time (a long flush).
+        self.scheduler.add_listener(self._beat, EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES)
+        self.started_at = self.monotonic()
         self.scheduler.start()
         if self.deliver_alerts:
             # The outbox runs on its own: a pass whenever an alert or a probe is due, and
             # at least every deliver_every for alerts other processes queue.
             self.outbox.idle_every = self.deliver_every
+            # The runner is alive while it goes round its loop, busy or idle.
+            self.outbox.heartbeat = lambda: self.beat("deliver")
             self._delivery = asyncio.create_task(self.outbox.run(), name="deliver")
+
+    def _beat(self, event: JobEvent) -> None:
+        self.beat(event.job_id)
+
+    def beat(self, job: str) -> None:
+        """``job`` showed it is alive (the tick fired, the delivery runner went round)."""
+        self.beats[job] = self.monotonic()
+        for listener in list(self.beat_listeners):
+            listener(job)
+
+    @property
+    def job_intervals(self) -> dict[str, float]:
+        """Each scheduled job of this process and its interval in seconds."""
+        jobs = {"tick": self.tick_seconds} if self.poll_sources else {}
+        if self.deliver_alerts:
+            jobs["deliver"] = self.deliver_every
+        return jobs
 
     async def _tick(self) -> None:
         if self._claiming.locked():
@@ -179,10 +215,12 @@ class Service:
     async def _poll(self, name: str) -> None:
         spec = self.sources[name]
         recorded = False  # the pipeline recorded the outcome, which ends the lease
+        began = time.monotonic()
         try:
             result: SourceResult = await self.pipeline.poll(spec)
             recorded = True
             self.polls += 1
+            self._observe(name, result, began)
             if not result.ok:
                 log.warning(
                     "source %s failed: %s",
@@ -206,6 +244,7 @@ class Service:
             log.exception(
                 "poll of %s crashed", spec.display_name, extra=about(source=spec.display_name)
             )
+            self._observe(name, None, began)
         finally:
             if not recorded:
                 try:
@@ -220,6 +259,13 @@ class Service:
                 task = asyncio.create_task(self._tick())
                 self._refills.add(task)
                 task.add_done_callback(self._refills.discard)
+
+    def _observe(self, name: str, result: SourceResult | None, began: float) -> None:
+        if self.on_poll is not None:
+            try:
+                self.on_poll(name, result, time.monotonic() - began)
+            except Exception:
+                log.debug("could not record the poll of %s", name, exc_info=True)
 
     async def run_forever(self) -> None:
         await self.start()

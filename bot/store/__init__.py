@@ -128,6 +128,10 @@ class Store:
 
         await upgrade(self.engine)
 
+    async def ping(self) -> None:
+        """Raise if the database is not reachable now (for health checks)."""
+        await self.db.ping()
+
     async def close(self) -> None:
         await self.sources.close()
         await self.engine.dispose()

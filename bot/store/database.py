@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -47,6 +47,21 @@ class Database:
         self.engine = engine
         self.dialect = engine.dialect.name
 
+    async def ping(self) -> None:
+        """Raise if the database cannot answer a query now (or its SQLite file is gone)."""
+        database = self.engine.url.database
+        # An open SQLite connection keeps answering from a deleted file, and whatever it
+        # writes there is lost: a file gone from its path is a database gone.
+        if (
+            self.dialect == "sqlite"
+            and database
+            and database != ":memory:"
+            and not await asyncio.to_thread(_exists, database)
+        ):
+            raise FileNotFoundError(f"the database file {database} is gone")
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
     def insert(self, table: Any) -> Any:
         """An INSERT that supports ``on_conflict_do_*`` on this database."""
         if self.dialect == "postgresql":
@@ -76,6 +91,10 @@ async def create_engine(url: str) -> AsyncEngine:
             cursor.close()
 
     return engine
+
+
+def _exists(database: str) -> bool:
+    return os.path.exists(os.path.expanduser(database))
 
 
 def _make_parent(database: str) -> None:

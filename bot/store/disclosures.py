@@ -133,6 +133,14 @@ class DisclosureRepository:
                 found.update(r[0] for r in await conn.execute(query))
         return found
 
+    async def first_seen(self, disclosure_id: str) -> datetime | None:
+        """When a source first showed the disclosure (None: unknown id)."""
+        async with self.db.engine.connect() as conn:
+            seen = await conn.scalar(
+                select(disclosures.c.first_seen).where(disclosures.c.id == disclosure_id)
+            )
+        return aware(seen)
+
     async def count_disclosures(self) -> int:
         async with self.db.engine.connect() as conn:
             return int(await conn.scalar(select(func.count()).select_from(disclosures)) or 0)

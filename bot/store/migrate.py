@@ -8,6 +8,7 @@ newer schema there refuses to start rather than guess.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 
 from alembic import command
@@ -75,6 +76,25 @@ async def current_revision(engine: AsyncEngine) -> str | None:
     """The revision the database is at (None: never migrated)."""
     async with engine.connect() as conn:
         return await conn.run_sync(_current)
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaState:
+    """Where a database's schema stands against this code."""
+
+    revision: str | None  # None: never migrated
+    latest: str
+    known: bool  # this code knows the revision (False: a newer version upgraded it)
+    has_tables: bool
+
+
+async def schema_state(engine: AsyncEngine) -> SchemaState:
+    """Read the schema's revision and whether tables exist, changing nothing."""
+    async with engine.connect() as conn:
+        revision = await conn.run_sync(_current)
+        has_tables = await conn.run_sync(_has_tables)
+    known = revision is None or _known(revision)
+    return SchemaState(revision, head(), known, has_tables)
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> tuple[str | None, str]:

@@ -23,6 +23,7 @@ from bot.core.sharding import Sharding, shard_of
 from bot.delivery import Outbox
 from bot.discordbot.channel_sink import ChannelSink
 from bot.discordbot.client import BotServices, ShardedBreachRadarBot
+from bot.discordbot.connection import connection_problem
 from bot.discordbot.digests import DigestSender
 from bot.service.app import subscribed_pipeline
 from bot.service.guild_feeds import GuildFeeds
@@ -351,3 +352,21 @@ async def test_auto_sharding_asks_discord_and_serves_every_guild(
         assert len(process.interactions) == 2
     finally:
         await c.close()
+
+
+async def test_health_names_the_shard_that_lost_its_gateway(cluster: Cluster) -> None:
+    """A bot process running shards is well only while each of its shards is connected."""
+    c = cluster
+    zero = await c.start(Sharding(2, (0,)), "token-shard-0")
+    one = await c.start(Sharding(2, (1,)), "token-shard-1")
+    assert connection_problem(zero.bot) is None and connection_problem(one.bot) is None
+    c.fake.refuse_gateway = True
+    await c.fake.drop_connection(shard=1)
+    await c.fake.wait_until(lambda: c.fake.gateway_refusals >= 1, within=30)
+    assert connection_problem(one.bot) == "shard(s) 1 disconnected"
+    assert connection_problem(zero.bot) is None  # the other process's shard is not its own
+    # Discord is back: after a refused reconnect the shard identifies afresh.
+    ready = asyncio.ensure_future(one.bot.wait_for("shard_ready", timeout=30))
+    c.fake.refuse_gateway = False
+    assert await ready == 1
+    assert connection_problem(one.bot) is None

@@ -303,6 +303,14 @@ class FakeDiscord:
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.interactions: dict[int, FakeInteraction] = {}
         self.recommended_shards = 1  # what GET /gateway/bot answers
+        self.session_starts_remaining = 999  # what GET /gateway/bot says is left today
+        # The tokens Discord accepts (None: any); others get 401 on every REST route.
+        self.tokens: set[str] | None = None
+        self.application_flags = 0  # the application's flags (privileged intents enabled)
+        self.bot_user = True  # False: the token is a user account's
+        # True: the gateway refuses connections (503 to the handshake), as in an outage.
+        self.refuse_gateway = False
+        self.gateway_refusals = 0
         self.attachments: dict[str, bytes] = {}
         self.identifies = 0
         self.identify_payloads: list[dict[str, Any]] = []
@@ -397,7 +405,11 @@ class FakeDiscord:
 
     # -- gateway -------------------------------------------------------------------------
 
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        if self.refuse_gateway:
+            self.gateway_refusals += 1
+            await self._notify()
+            return web.Response(status=503, text="upstream connect error")
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self.gateway_connections += 1
@@ -737,6 +749,10 @@ class FakeDiscord:
         )
         self.requests.append(record)
         try:
+            token = record.authorization.removeprefix("Bot ")
+            if self.tokens is not None and token not in self.tokens:
+                record.status = 401
+                return _error(401, 0, "401: Unauthorized")
             limited, bucket_headers = self._limits(record)
             response = limited or self._faulted(record)
             if response is None:
@@ -827,14 +843,14 @@ class FakeDiscord:
                     "shards": self.recommended_shards,
                     "session_start_limit": {
                         "total": 1000,
-                        "remaining": 999,
+                        "remaining": self.session_starts_remaining,
                         "reset_after": 14400000,
                         "max_concurrency": 1,
                     },
                 }
             )
         if m == "GET" and p == "/users/@me":
-            return _json(user_payload(BOT_ID, "BreachRadar", bot=True))
+            return _json(user_payload(BOT_ID, "BreachRadar", bot=self.bot_user))
         if m == "GET" and p == "/oauth2/applications/@me":
             return _json(
                 {
@@ -846,7 +862,7 @@ class FakeDiscord:
                     "bot_require_code_grant": False,
                     "owner": user_payload(1, "owner"),
                     "verify_key": "0" * 64,
-                    "flags": 0,
+                    "flags": self.application_flags,
                 }
             )
         if match := re.fullmatch(r"/applications/(\d+)/commands", p):

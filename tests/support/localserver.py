@@ -214,7 +214,10 @@ class DiscordWebhook:
         self.messages: dict[str, dict[str, Any]] = {}
         self.refuse: list[Response] = []  # answers to give before accepting (429, 500, ...)
         self._lock = threading.Lock()
+        self.name = "Spidey Bot"  # the webhook's name, as a GET of it tells
+        self.channel_id = "1290001122334455667"
         server.route(path, self._execute, method="POST")
+        server.route(path, self._describe, method="GET")
 
     @property
     def url(self) -> str:
@@ -230,6 +233,16 @@ class DiscordWebhook:
         self.server.route(edit_path, self._editor(message_id), method="PATCH")
         body = json.dumps({"id": message_id, **request.json()}).encode()
         return Response(200, body, {"Content-Type": "application/json"})
+
+    def _describe(self, request: Recorded) -> Response:
+        # Discord answers a GET of a webhook with the webhook object (token included).
+        webhook_id, _, token = self.path.rpartition("/webhooks/")[2].partition("/")
+        body = {
+            "application_id": None, "avatar": None, "channel_id": self.channel_id,
+            "guild_id": "1290001122334455000", "id": webhook_id, "name": self.name,
+            "type": 1, "token": token,
+        }  # fmt: skip
+        return Response(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
 
     def _editor(self, message_id: str) -> Handler:
         def edit(request: Recorded) -> Response:
