@@ -29,6 +29,9 @@ breachradar_pg_start() {
     $run_as "$bindir/pg_ctl" -D "$datadir/data" -l "$datadir/server.log" -w -t 60 \
         -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$datadir -c max_connections=200" \
         start || { cat "$datadir/server.log"; return 1; }
+    # Stopped when the caller exits, passing or failing, so a rerun finds its port free.
+    # shellcheck disable=SC2064  # expanded now: the locals are gone by then
+    trap "$run_as '$bindir/pg_ctl' -D '$datadir/data' -m fast stop >/dev/null 2>&1 || true" EXIT
     export BREACHRADAR_TEST_POSTGRES="postgresql://postgres@127.0.0.1:$port/postgres"
     echo "PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') at $BREACHRADAR_TEST_POSTGRES (data in $datadir)"
 }
