@@ -42,6 +42,13 @@ INTERRUPTED = "deliveries_interrupted"
 _CLAIM_LOCK = "outbox.claiming"
 
 UP, DOWN, GONE = "up", "down", "gone"
+# A target that answered: whatever its outage was, it is up from now.
+_UP_AGAIN: dict[str, Any] = {
+    "state": UP,
+    "failures": 0,
+    "down_since": None,
+    "next_attempt_at": None,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,26 +393,12 @@ class OutboxRepository:
                 )
             )
             if target is not None:
-                await conn.execute(
-                    update(delivery_targets)
-                    .where(delivery_targets.c.target == target)
-                    .values(
-                        state=UP,
-                        failures=0,
-                        down_since=None,
-                        next_attempt_at=None,
-                        last_success_at=when,
-                    )
-                )
+                await conn.execute(_target(target).values(**_UP_AGAIN, last_success_at=when))
 
     async def mark_up(self, target: str) -> None:
         """The target answered: whatever its outage, it is up from now."""
         async with self.db.engine.begin() as conn:
-            await conn.execute(
-                update(delivery_targets)
-                .where(delivery_targets.c.target == target)
-                .values(state=UP, failures=0, down_since=None, next_attempt_at=None)
-            )
+            await conn.execute(_target(target).values(**_UP_AGAIN))
 
     async def mark_down(
         self,
@@ -435,8 +428,7 @@ class OutboxRepository:
                 )
             )
             found = await conn.execute(
-                update(delivery_targets)
-                .where(delivery_targets.c.target == target)
+                _target(target)
                 .values(
                     state=DOWN,
                     failures=delivery_targets.c.failures + 1,
@@ -474,9 +466,7 @@ class OutboxRepository:
             )
             count = len(result.all())
             await conn.execute(
-                update(delivery_targets)
-                .where(delivery_targets.c.target == target)
-                .values(
+                _target(target).values(
                     state=GONE,
                     failures=0,
                     down_since=when,
@@ -849,6 +839,11 @@ class OutboxRepository:
                 payload["incident"] = survivor
             values["payload"] = json.dumps(payload, ensure_ascii=False, default=str)
             await conn.execute(update(deliveries).where(deliveries.c.id == r.id).values(**values))
+
+
+def _target(target: str) -> Any:
+    """An update of one target's health row."""
+    return update(delivery_targets).where(delivery_targets.c.target == target)
 
 
 def _delivery(r: Any) -> Delivery:
