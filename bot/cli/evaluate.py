@@ -26,7 +26,8 @@ def add_parser(sub: Any) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    """Print precision, recall and grouping per split; the last line covers everything."""
+    """Print precision, recall and grouping per split, then the cards' figures per split; the
+    last line covers everything."""
     from pathlib import Path
 
     from bot.service.evaluation import bundled_set, evaluate, load
@@ -44,8 +45,10 @@ def command(args: argparse.Namespace) -> int:
         if args.errors:
             for error in part.errors:
                 print(f"  {error}")
+    # The cards' lines come before the overall line, which stays the last.
+    status = _cards(directory, args.errors)
     print(scores["all"].line())
-    return _cards(directory, args.errors)
+    return status
 
 
 def _cards(directory: object, errors: bool) -> int:

@@ -68,7 +68,7 @@ def test_flags_become_structured_fields() -> None:
 
 @pytest.mark.slow
 def test_breachradar_eval_prints_the_figures_last() -> None:
-    """`breachradar eval` ends with 'precision=.. recall=.. grouping=..'."""
+    """`breachradar eval` prints the cards' lines per split and ends with the overall figures."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
         [sys.executable, "-m", "bot", "eval"],
@@ -82,6 +82,16 @@ def test_breachradar_eval_prints_the_figures_last() -> None:
     last = result.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"precision=\d\.\d\d recall=\d\.\d\d grouping=\d\.\d\d", last)
     assert "heldout: items=" in result.stdout
+    cards = {
+        line.split(":")[0]: line for line in result.stdout.splitlines() if line.startswith("cards ")
+    }
+    assert set(cards) == {"cards dev", "cards heldout"}
+    for line in cards.values():
+        assert re.search(
+            r"affected_precision=\d\.\d{3} affected_recall=\d\.\d{3} data_precision=\d\.\d{3}"
+            r" data_recall=\d\.\d{3} attack_accuracy=\d\.\d{3} actor_precision=\d\.\d{3}",
+            line,
+        ), line
 
 
 def test_eval_without_a_set_says_where_it_looked(

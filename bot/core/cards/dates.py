@@ -114,6 +114,12 @@ def _resolve(year: int | None, month: int, day: int, published: date | None) -> 
             return None
         year = published.year
         if (month, day or 1) > (published.month, published.day):
+            try:
+                ahead = (date(year, month, day) - published).days if day else 999
+            except ValueError:
+                return None
+            if ahead <= 45:
+                return None  # a deadline days ahead ("unless paid by June 11"), not a past date
             year -= 1  # "in October", read in January
     return PartialDate(year, month, day)
 

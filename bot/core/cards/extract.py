@@ -123,22 +123,22 @@ def extract(
     tokens = words(low)
     japanese = not low.isascii()
     digits = any(d in low for d in "0123456789")
+    found = _vocab.hits(low)
     if (
         structured is None
         and not digits
         and "illion" not in low
-        and tokens.isdisjoint(_vocab.TRIGGER_WORDS)
+        and not found
         and tokens.isdisjoint(_actors.TRIGGER_WORDS)
         and not (japanese and any(stem in low for stem in _JA_SIGNAL))
-        and not any(stem in low for stem in _vocab.TRIGGER_STEMS)
     ):
         return EMPTY  # fmt: skip
     day = published.date() if isinstance(published, datetime) else published
     sents = Sentences(text, low)
 
     counts = _numbers.counts_in(low, sents) if digits or "illion" in low else []
-    data = _vocab.data_in(low, tokens, sents)
-    attack = _vocab.attack_in(low, tokens, sents)
+    data = _vocab.data_in(low, found, sents)
+    attack = _vocab.attack_in(low, found, sents)
     actor: str | None = None
     began: list[PartialDate] = []
     discovered: list[PartialDate] = []
@@ -164,7 +164,7 @@ def extract(
     affected = None
     if counts:
         people = any(a.kind == _numbers.PEOPLE for a in counts)
-        affected = _numbers.best(counts, _numbers.org_values(low) if people else frozenset())
+        affected = _numbers.choose(low, sents, _numbers.org_values(low) if people else frozenset())
     if structured is not None:
         affected = structured.count or affected
         data |= structured.data

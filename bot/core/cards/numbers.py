@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from .text import Sentences, words
+from .vocab import ASIDE
 
 PEOPLE: Final = "people"
 RECORDS: Final = "records"
@@ -68,25 +69,53 @@ _NOUNS = {
     r"|beneficiaries|enrollees|job seekers|workers|staff|families|households|americans"
     r"|canadians|australians|britons|washingtonians|texans|mainers|californians|vermonters"
     r"|new yorkers|oregonians|marylanders",
-    RECORDS: r"records|rows|entries",
-    ACCOUNTS: r"accounts|e-?mail addresses|user accounts|profiles",
+    RECORDS: r"records|rows|entries|(?:phone|mobile|telephone) numbers",
+    ACCOUNTS: r"accounts|e-?mail addresses|user accounts|profiles|account details",
 }
 _NOUN = "|".join(f"(?P<{kind}>{words})" for kind, words in _NOUNS.items())
-# Up to three describing words between the number and the noun ("560 million Ticketmaster
+# Up to four describing words between the number and the noun ("560 million Ticketmaster
 # customers", "73 million current and former customers"), never a preposition or a verb.
 _FILLER = (r"(?:\s+(?!(?:of|in|on|at|to|for|from|by|with|was|were|is|are|has|have|had|who|that"
-           r"|which|data|breach\w*|attack\w*|affect\w*|impact\w*|expos\w*)\b)"
-           r"[a-z][\w'&.-]*){0,3}")  # fmt: skip
+           r"|which|data|breach\w*|attack\w*|affect\w*|impact\w*|expos\w*)(?![\w&]))"
+           r"[a-z][\w'&.-]*){0,4}")  # fmt: skip
 # Numbers that count organizations: the same figure as "customers" is then not people.
 _ORGS = re.compile(
     _NUMBER + r"(?:\s+[a-z][\w-]*){0,2}\s+(?:organi[sz]ations|companies|firms|businesses"
     r"|institutions|entities|enterprises|dealerships|districts|hospitals|schools|universities"
     r"|agencies|municipalities|banks|brands|retailers|vendors|tenants)\b"
 )
-# Headcount, not victims: "has 90 employees", "a workforce of 9,000".
+# Headcount, a customer base or its change, a collection: not victims ("has 90 employees",
+# "serves about 26.9 million mobile customers", "after losing 127,000 subscribers", "the
+# catalogue of 36m records").
 _HEADCOUNT = re.compile(
-    r"(?:\b(?:has|have|had|employs|employing|with|workforce of|staff of|headcount of)\s+)$"
+    r"(?:\b(?:has|have|had|employs|employing|workforce of|staff of|headcount of|serves"
+    r"|serving|serve|served|losing|lost|lose|loses|added|adding|adds|gained|gaining|gains|net"
+    r"|catalogue of|catalog of|collection of|library of|archive of)\s+)$"
 )
+# The whole a part is taken from: "possibly 900 of around 1.5 million registered accounts".
+_DENOMINATOR = re.compile(
+    r"(?<![\d,.])\d(?:[\d,.]*\d)?\s+(?:[a-z][\w'’&-]*\s+)?of\s+(?:its\s+|their\s+|the\s+)?$"
+)
+# "900 of around 1.5 million registered accounts": the part, with the whole's noun.
+_PART_OF = re.compile(
+    r"\s+of\s+(?:around |about |some |roughly |approximately |nearly )?\d[\d,.]*"
+    r"(?:\s*(?:million|billion|thousand)|m|k)?"
+)
+_MONTH_BEFORE = re.compile(
+    r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s*$"
+)
+# "data on 237,703 of its customers": a count whose noun follows "of its".
+_OF_ITS = re.compile(r"\s+of\s+(?:its|their|the company's|the firm's|the bank's)(?=\s)")
+_LINES_OF = re.compile(r"\s+lines of (?:[a-z]+ ){0,2}?(?:data|records|information)\b")
+# Negated attacks do not make a sentence speak of a breach: "not caused by a cyber attack",
+# "ruled out a cyberattack", "no indications of malicious activity".
+_NOT_AN_ATTACK = re.compile(
+    r"\b(?:not|no|never)\s+(?:[\w'-]+\s+){0,6}?(?:(?:a|an|any|another)\s+)?(?:cyber ?-?attacks?"
+    r"|hack\w*|malicious(?:\s+activity)?|nefarious|security (?:incident|breach))"
+    r"|\b(?:ruled|rules|rule) out (?:a |any )?(?:cyber ?-?attacks?|hack\w*)"
+)
+# An outage spoken of with none of the words of an attack: its counts are not victims.
+_OUTAGE = frozenset("outage outages glitch disruption disruptions".split())
 _CURRENCY_AFTER = re.compile(
     r"^\s*(?:dollars|pounds|euros|yen|usd|eur|gbp|ransom|in ransom|worth)\b"
 )
@@ -105,6 +134,11 @@ _BREACH_WORDS = frozenset(
     "scraped scraping dump dumped sale selling victims victim cyber intrusion unauthorized "
     "unauthorised personal data information".split()
 )
+_STRONG_BREACH_WORDS = _BREACH_WORDS - frozenset(
+    "affected affects affecting affect impacted impacts impacting impact incident incidents "
+    "access accessed notified notifying notifies notify notification notifications personal "
+    "data information victims victim cyber".split()
+)
 _JA_BREACH = ("流出", "漏え", "漏洩", "漏れ", "不正", "攻撃", "被害", "窃取", "情報")
 _CLAIM_WORDS = frozenset(
     "claim claims claimed claiming alleged allegedly purported purportedly selling offered".split()
@@ -115,10 +149,21 @@ _CLAIM_PHRASES = re.compile(
 
 # Japanese: 12万, 1万2千, 416万, 1億2000万, 63,587 with a unit: 人/名 (people), 件 (records).
 _JA_NUM = r"(?P<jnum>(?:\d[\d,]*(?:\.\d+)?\s*[億万千]\s*)+(?:\d[\d,]*)?|\d[\d,]*(?:\.\d+)?)"
-_JA_RECORD_CONTEXT = re.compile(r"情報|データ|アカウント|メールアドレス|顧客|会員|レコード|ID")
+_JA_RECORD_CONTEXT = re.compile(
+    r"情報|データ|アカウント|メールアドレス|顧客|会員|レコード|id|漏洩件数|漏えい件数|流出件数"
+)
 _JA_REFUSE_AFTER = re.compile(r"^(?:の?(?:人員)?削減|を(?:雇用|削減)|体制|の従業員を|が働)")
 _JA_HEADCOUNT_BEFORE = re.compile(r"(?:従業員|社員|職員)(?:数)?(?:は|が)?(?:約|およそ)?$")
-_JA_COUNT_OF_EVENTS = re.compile(r"件数|被害(?:は|が)?(?:年間)?$")
+# A count of events, not of records ("被害件数"), unless it counts what leaked ("漏洩件数は").
+_JA_COUNT_OF_EVENTS = re.compile(r"(?<!漏洩)(?<!漏えい)(?<!流出)件数|被害(?:は|が)?(?:年間)?$")
+# Files, documents and posts are counted with 件 too: "2万7445件のファイル", "書き込み473件".
+_JA_NOT_RECORDS_AFTER = re.compile(
+    r"^(?:超|以上|余り)?の?(?:ファイル|文書|書類|資料|メール(?!アカウント|アドレス|情報)|投稿|書き込み|画像)"
+)
+_JA_NOT_RECORDS_BEFORE = re.compile(r"(?:ファイル|文書|書類|資料|投稿|書き込み|画像)\s*(?:約|計)?$")
+_JA_POSTS = re.compile(r"拡散|書き込み|投稿")
+# A round-up of many incidents: "今月取り上げた記事は全48本", "原因最多は".
+_JA_ROUNDUP = re.compile(r"取り上げた|記事は全|原因最多")
 # Statistics over many incidents: "前年比61.2%減の1,586万人分", "累計", "上半期".
 _JA_STATISTICS = re.compile(
     r"前年比|前年同期比|累計|年間|上半期|下半期|調べ|統計|調査開始以来|過去最多|過去最悪"
@@ -197,8 +242,8 @@ _FIELD_BEFORE = re.compile(
     r"|customers|users|[a-z]+ residents)(?: [a-z]+){0,2} affected(?:\s*\([^)]*\))?\s*[:=]\s*$"
 )
 _JA_AT = re.compile(
-    _JA_NUM
-    + r"\s*(?P<junit>人|名|件|アカウント)(?P<jpart>分)?(?P<jtail>超|以上|余り|強|弱|程度|規模)?"
+    _JA_NUM + r"\s*(?P<junit>人|名|件|アカウント|口座)(?P<jpart>分)?"
+    r"(?P<jtail>超|以上|余り|強|弱|程度|規模)?"
 )
 _JA_QUAL_BEFORE = re.compile(r"(?P<jqual>約|およそ|最大|少なくとも|計|合計|延べ)\s*$")
 
@@ -215,16 +260,25 @@ class _Context:
     def document_is_breachy(self) -> bool:
         return any(self.at(lo)[0] for lo, _ in self._sents.spans())
 
+    def aside(self, pos: int) -> bool:
+        """Whether the sentence at ``pos`` tells of another incident beside this one."""
+        lo, hi = self._sents.span(pos)
+        return bool(ASIDE.search(self._low, lo, hi))
+
     def at(self, pos: int) -> tuple[bool, bool, int, int]:
         lo, hi = self._sents.span(pos)
         found = self._cache.get(lo)
         if found is None:
             sentence = self._low[lo:hi]
+            if "not" in sentence or "no " in sentence or "rule" in sentence or "den" in sentence:
+                sentence = _NOT_AN_ATTACK.sub(" ", sentence)
             tokens = words(sentence)
             japanese = not sentence.isascii()
             breachy = not tokens.isdisjoint(_BREACH_WORDS) or (
                 japanese and any(w in sentence for w in _JA_BREACH)
             )
+            if breachy and not tokens.isdisjoint(_OUTAGE):
+                breachy = not tokens.isdisjoint(_STRONG_BREACH_WORDS)
             claimed = not tokens.isdisjoint(_CLAIM_WORDS) or bool(_CLAIM_PHRASES.search(sentence))
             found = (breachy, claimed, lo, hi)
             self._cache[lo] = found
@@ -240,7 +294,7 @@ def _english_at(low: str, start: int, context: _Context) -> Affected | None:
     if not value and not field_like:
         return None  # a year, a version, an item number
     breachy, claimed, lo, _ = context.at(start)
-    if not breachy:
+    if not breachy and not (claimed and context.document_is_breachy()):
         return None
     before = low[max(lo, start - 90) : start]
     qual_match = _QUAL_BEFORE.search(before, max(0, len(before) - 24))
@@ -252,11 +306,21 @@ def _english_at(low: str, start: int, context: _Context) -> Affected | None:
         return Affected(round(_to_int(number.group("num"))), PEOPLE, "exact", "record", phrase)
     if not value:
         return None
+    if _DENOMINATOR.search(head) or _MONTH_BEFORE.search(head):
+        return None  # the whole a part is taken from, or a day of the month
     noun = _NOUN_AT.match(low, number.end())
+    if noun is None and (part := _PART_OF.match(low, number.end())):
+        noun = _NOUN_AT.match(low, part.end())
+    if noun is None and (of_its := _OF_ITS.match(low, number.end())):
+        noun = _NOUN_AT.match(low, of_its.end())
+    if noun is None and (lines := _LINES_OF.match(low, number.end())):
+        return Affected(value, RECORDS, qualifier, basis, (number.group() + lines.group()).strip())
     if noun is not None:
+        kind = next(k for k in (PEOPLE, RECORDS, ACCOUNTS) if noun.group(k))
         if _HEADCOUNT.search(head) or _CURRENCY_AFTER.match(low, noun.end()):
             return None
-        kind = next(k for k in (PEOPLE, RECORDS, ACCOUNTS) if noun.group(k))
+        if kind == PEOPLE and head.endswith("with "):
+            return None  # "a company with 9,000 employees"; "data with 5 million records" counts
         return Affected(value, kind, qualifier, basis, (number.group() + noun.group()).strip())
     if value >= 100 and _BARE_END.match(low, number.end()) and _VERB_BEFORE.search(head):
         return Affected(value, None, qualifier, basis, number.group())
@@ -264,7 +328,6 @@ def _english_at(low: str, start: int, context: _Context) -> Affected | None:
         return Affected(
             value, None, qualifier, basis, number.group() + after.group()
         )  # "9m affected"
-    return None
     return None
 
 
@@ -278,21 +341,27 @@ def _japanese_at(low: str, start: int, context: _Context) -> Affected | None:
         return None
     breachy, claimed, lo, hi = context.at(start)
     unit = match.group("junit")
-    if not breachy and not (unit in ("件", "アカウント") and context.document_is_breachy()):
+    if not breachy and not (unit in ("件", "アカウント", "口座") and context.document_is_breachy()):
         return (
             None  # a record count may sit in a follow-up sentence: "メールアカウントは約407万件分"
         )
     sentence = low[lo:hi]
     rel, rel_end = start - lo, match.end() - lo
     before, after = sentence[:rel], sentence[rel_end:]
-    if _JA_STATISTICS.search(before):
+    if _JA_STATISTICS.search(before) or _JA_ROUNDUP.search(low):
         return None
     if unit == "件":
         window = sentence[max(0, rel - 15) : rel_end + 15]
-        if not _JA_RECORD_CONTEXT.search(window) or _JA_COUNT_OF_EVENTS.search(before):
+        if (
+            not _JA_RECORD_CONTEXT.search(window)
+            or _JA_COUNT_OF_EVENTS.search(before)
+            or _JA_NOT_RECORDS_AFTER.match(after)
+            or _JA_NOT_RECORDS_BEFORE.search(before)
+            or _JA_POSTS.search(sentence)
+        ):
             return None
         kind = RECORDS
-    elif unit == "アカウント":
+    elif unit in ("アカウント", "口座"):
         kind = ACCOUNTS
     else:
         if _JA_REFUSE_AFTER.match(after) or (
@@ -329,8 +398,7 @@ def _number_starts(low: str) -> list[int]:
     return sorted(i for i in seen if i == 0 or low[i - 1] not in _GLUE)
 
 
-def counts_in(low: str, sents: Sentences | None = None) -> list[Affected]:
-    """Return every victim count in lower-cased, prepared ``low``."""
+def _found(low: str, sents: Sentences | None) -> list[tuple[Affected, bool]]:
     starts = _number_starts(low)
     if "illion" in low:
         starts = sorted({*starts, *(m.start() for m in _WORDED_START.finditer(low))})
@@ -338,26 +406,65 @@ def counts_in(low: str, sents: Sentences | None = None) -> list[Affected]:
         return []  # the cheap test: no digit, no "six million"
     context = _Context(low, sents or Sentences(low, low))
     japanese = not low.isascii()
-    found: list[Affected] = []
+    found: list[tuple[Affected, bool]] = []
     for pos in starts:
         affected = _english_at(low, pos, context)
         if affected is None and japanese:
             affected = _japanese_at(low, pos, context)
         if affected is not None:
-            found.append(affected)
+            found.append((affected, context.aside(pos)))
     return found
 
 
-def best(found: list[Affected], orgs: frozenset[int] | set[int] = frozenset()) -> Affected | None:
-    """Pick the disclosure's count: a stated or recorded figure over a claim, then the largest.
+def counts_in(low: str, sents: Sentences | None = None) -> list[Affected]:
+    """Return every victim count in lower-cased, prepared ``low``."""
+    return [affected for affected, _ in _found(low, sents)]
+
+
+def _digits(count: int) -> int:
+    """Significant digits: 12,900,000 has three, 13,000,000 two."""
+    return len(str(count).rstrip("0"))
+
+
+def best(
+    found: list[Affected],
+    orgs: frozenset[int] | set[int] = frozenset(),
+    asides: frozenset[int] | set[int] = frozenset(),
+) -> Affected | None:
+    """Pick the disclosure's count: a regulator's field first, then the largest stated figure,
+    then the largest claim (the company's word over the attackers').
 
     A count of "customers" equal to a figure the text gives for organizations is dropped
-    ("165 Snowflake customers ... about 165 organizations").
+    ("165 Snowflake customers ... about 165 organizations"); figures of another incident
+    told beside this one (indexes in ``asides``) count only when nothing else does; and of
+    a rounded and a precise form of one figure ("13m" and "12.9 million", "70,000" and
+    "69,589"), the precise one wins.
     """
-    found = [a for a in found if not (a.kind == PEOPLE and a.basis != "record" and a.count in orgs)]
-    if not found:
+    kept = [
+        (i, a)
+        for i, a in enumerate(found)
+        if not (a.kind == PEOPLE and a.basis != "record" and a.count in orgs)
+    ]
+    if not kept:
         return None
-    return max(found, key=lambda a: (_BASIS_RANK[a.basis], a.basis == "record", a.count))
+    recorded = [(i, a) for i, a in kept if a.basis == "record"]
+    if recorded:
+        return max(recorded, key=lambda c: c[1].count)[1]
+    main = [(i, a) for i, a in kept if i not in asides] or kept
+    main = [(i, a) for i, a in main if a.basis != "claimed"] or main
+    top = max(a.count for _, a in main)
+    near = [a for _, a in main if top * 0.8 <= a.count <= top]
+    return max(near, key=lambda a: (_digits(a.count), a.count))
+
+
+def choose(
+    low: str, sents: Sentences | None = None, orgs: frozenset[int] | set[int] = frozenset()
+) -> Affected | None:
+    """The count of lower-cased, prepared ``low``: :func:`best` of its counts."""
+    found = _found(low, sents)
+    return best(
+        [a for a, _ in found], orgs, frozenset(i for i, (_, aside) in enumerate(found) if aside)
+    )
 
 
 def parse_count(raw: str) -> int | None:
