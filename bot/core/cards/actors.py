@@ -229,14 +229,19 @@ _OTHER_TIME = re.compile(
 # "a threat actor named Menelik", "the hacker \"Rey\"", "hackers calling themselves Radiant",
 # ランサムウェア「Akira」. Read on the text with its capitals.
 _NAME = r"[A-Z][\w$.]*(?:[ _][A-Z0-9][\w$.]*)?"
+# A name is not followed by what a tracker does with it ("a hacking group Microsoft tracks as").
+_NOT_AFTER_NAME = (
+    r"(?! (?:tracks|tracked|calls|called|names|named|dubs|dubbed|says|said|reports|has|is))"
+)
 _NAMED_GROUP = re.compile(
     rf"\b(?:ransomware|extortion|hacking|hacker|cybercrime|threat|criminal) (?:gang|group|crew"
-    rf"|collective|cartel) (?:known as |called |named |calling itself "
-    rf"|dubbed )?[\"'“‘]?(?P<a>{_NAME})"
+    rf"|collective|cartel) (?:known as |called |named |calling itself |dubbed )?[\"'“‘]?"
+    rf"(?P<a>{_NAME}){_NOT_AFTER_NAME}"
     rf"|\b(?P<b>{_NAME}) (?:ransomware|extortion|hacking|hacker) (?:gang|group|crew|operators?)\b"
-    rf"|\b(?:hacker|threat actor|attacker|user|cybercriminal|forum user)s? (?:known as |named "
-    rf"|calling (?:himself|herself|itself|themselves) "
-    rf"|dubbed )?[\"“‘'](?P<c>[\w$.-]{{2,30}})[\"”’']"
+    # One person's handle, in quotes: "the hacker "Rey"", "a threat actor 'Snow'" (a quote
+    # after plural "hackers" is more often their words than a name).
+    rf"|\b(?:the|a|an) (?:hacker|threat actor|attacker|cybercriminal|forum user|user) (?:known as "
+    rf"|named |calling (?:himself|herself|itself) |dubbed )?[\"“‘'](?P<c>[\w$.-]{{2,30}})[\"”’']"
     rf"|\b(?:threat actor|hacker|attacker) named (?P<d>{_NAME})"
     rf"|\b(?:group|hackers|gang|attackers) calling (?:itself|themselves) (?P<e>{_NAME})"
 )
