@@ -8,7 +8,17 @@ Everything here is pure: no I/O, no clock, no database, no Discord.
 from .card import Card, Change, Fact, Sighting, Stage, describe_affected, diff, merge
 from .dates import PartialDate
 from .extract import EMPTY, Extraction, extract
+from .filters import NO_FILTER, CardFilter, parse_count, parse_data
 from .numbers import Affected
+from .records import (
+    affected_count,
+    card_of,
+    card_to_dict,
+    data_categories,
+    extraction_from_dict,
+    extraction_to_dict,
+    fact_value,
+)
 from .scoring import Label, LabelError, Scores, parse_label, read_labels
 from .vocab import ATTACKS, DATA_CATEGORIES
 
@@ -16,8 +26,10 @@ __all__ = [
     "ATTACKS",
     "DATA_CATEGORIES",
     "EMPTY",
+    "NO_FILTER",
     "Affected",
     "Card",
+    "CardFilter",
     "Change",
     "Extraction",
     "Fact",
@@ -27,10 +39,19 @@ __all__ = [
     "Scores",
     "Sighting",
     "Stage",
+    "affected_count",
+    "card_of",
+    "card_to_dict",
+    "data_categories",
     "describe_affected",
     "diff",
     "extract",
+    "extraction_from_dict",
+    "extraction_to_dict",
+    "fact_value",
     "merge",
+    "parse_count",
+    "parse_data",
     "parse_label",
     "read_labels",
 ]  # fmt: skip

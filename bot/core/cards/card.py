@@ -102,6 +102,8 @@ class Change:
 
     field: str  # "affected" | "data" | "attack" | "actor" | "began" | "discovered" | a stage
     text: str  # "confirmed by Casio: 8,500 people"
+    who: str = ""  # "confirmed by Casio": the part naming a source (scraped text)
+    what: str = ""  # "8,500 people"
 
 
 def _effective(sighting: Sighting, claimed: bool = False) -> str:
@@ -217,32 +219,36 @@ def diff(old: Card | None, new: Card) -> tuple[Change, ...]:
         or new.affected.value.count != old.affected.value.count
         or new.affected.evidence != old.affected.evidence
     ):
-        changes.append(
-            Change("affected", f"{_by(new.affected)}: {describe_affected(new.affected.value)}")
-        )
+        who, what = _by(new.affected), describe_affected(new.affected.value)
+        changes.append(Change("affected", f"{who}: {what}", who, what))
         folded = bool(
             new_confirmed
             and new.affected.evidence == "confirmed"
             and new.affected.source == new_confirmed.source
         )
     if new_confirmed and old_confirmed is None and not folded:
-        changes.insert(0, Change("confirmed", f"confirmed by {new_confirmed.source}"))
+        who = f"confirmed by {new_confirmed.source}"
+        changes.insert(0, Change("confirmed", who, who))
     added = [f for f in new.data if f.value not in old.categories]
     if added:
         by_source: dict[str, list[str]] = {}
         for fact in added:
             by_source.setdefault(_by(fact), []).append(DATA_WORDS[fact.value])
         for who, words in by_source.items():
-            changes.append(Change("data", f"{who}: {', '.join(words)}"))
+            changes.append(Change("data", f"{who}: {', '.join(words)}", who, ", ".join(words)))
     if new.attack and new.attack_kind != old.attack_kind:
-        changes.append(Change("attack", f"{_by(new.attack)}: {new.attack.value.replace('_', ' ')}"))
+        who, what = _by(new.attack), new.attack.value.replace("_", " ")
+        changes.append(Change("attack", f"{who}: {what}", who, what))
     if new.actor and (old.actor is None or new.actor.value != old.actor.value):
         actor = new.actor
-        text = (f"claimed by {actor.value} ({actor.source})" if actor.evidence == "claimed"
-                else f"{_by(actor)}: attributed to {actor.value}")  # fmt: skip
-        changes.append(Change("actor", text))
+        if actor.evidence == "claimed":
+            who, what = f"claimed by {actor.value} ({actor.source})", ""
+        else:
+            who, what = _by(actor), f"attributed to {actor.value}"
+        changes.append(Change("actor", f"{who}: {what}" if what else who, who, what))
     for name in ("began", "discovered"):
         fact, before = getattr(new, name), getattr(old, name)
         if fact and (before is None or fact.value != before.value):
-            changes.append(Change(name, f"{_by(fact)}: {name} {fact.value}"))
+            who, what = _by(fact), f"{name} {fact.value}"
+            changes.append(Change(name, f"{who}: {what}", who, what))
     return tuple(changes)
