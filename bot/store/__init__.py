@@ -51,6 +51,8 @@ class Store:
         self.release_held = disclosures.release_held
         self.known_link_keys = disclosures.known_link_keys
         self.count_disclosures = disclosures.count_disclosures
+        self.save_cards = disclosures.save_cards
+        self.cards_of = disclosures.cards_of
 
         incidents = self.incidents
         self.recent_incidents = incidents.recent_incidents
@@ -60,12 +62,14 @@ class Store:
         self.match_of = incidents.match_of
         self.get_incident = incidents.get_incident
         self.incident_sources = incidents.incident_sources
+        self.sightings_of = incidents.sightings_of
 
         outbox = self.outbox
         self.enqueue = outbox.enqueue
         self.claim_due = outbox.claim_due
         self.mark_sent = outbox.mark_sent
         self.mark_sending = outbox.mark_sending
+        self.mark_alert = outbox.mark_alert
         self.mark_unsent = outbox.mark_unsent
         self.recover_interrupted = outbox.recover_interrupted
         self.mark_retry = outbox.mark_retry
@@ -73,6 +77,7 @@ class Store:
         self.delivery_counts = outbox.delivery_counts
         self.alert_sent = outbox.alert_sent
         self.sent_message_id = outbox.sent_message_id
+        self.targets_of = outbox.targets_of
 
         self.get_meta = self.meta.get_meta
         self.set_meta = self.meta.set_meta
