@@ -250,8 +250,10 @@ class Outbox:
                 item.payload["edit_message_id"] = original
             elif not await self.store.alert_sent(item.target, item.incident_id):
                 # This target never had the incident's alert (it came before the target was
-                # configured, or a crash mislabelled it): this update announces it instead.
+                # configured, a filter held the incident back, or a crash mislabelled it):
+                # this update announces it instead, and is the alert later updates edit.
                 item.payload["kind"] = "alert"
+                await self.store.mark_alert(item.id)
             elif item.payload.get("disclosure_evidence") != "confirmed":
                 # Nothing to edit (the receiver gave no message id): only a confirmation by
                 # the company or a regulator is worth a message of its own.
