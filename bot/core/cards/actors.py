@@ -300,11 +300,13 @@ def actors_in(sentence: str, original: str) -> list[tuple[str, bool]]:
     """
     found: list[tuple[str, bool]] = []
     explainer = None
-    aside = ASIDE.search(sentence)
     known = alias_spans(sentence)
     for position, name in _named(sentence, original):
         if not any(lo <= position < hi for lo, hi, _ in known):
             known.append((position, position + len(name), name.lower()))
+    if not known:
+        return found
+    aside = ASIDE.search(sentence)
     # Groups the table knows come first: "the hacker Rey of the HellCat ransomware group".
     known.sort(key=lambda k: (k[2] not in _ALIAS_TO_NAME and not _NUMBERED.fullmatch(k[2]), k[0]))
     for start, end, alias in known:

@@ -170,8 +170,9 @@ def word_start_anchor(alternative: str) -> str | None:
     return runs[0][0] if runs and runs[0][1] and runs[0][0].isascii() else None
 
 
-# The alternatives worth trying on one text, by entry ("data:names": [3, 5]).
-Hits = Mapping[str, list[int]]
+# The alternatives worth trying on one text, by entry ("data:names": (3, 5)).
+Hits = Mapping[str, tuple[int, ...]]
+_HITS_CACHE = 4096  # distinct sets of anchors seen; breach texts reuse a small vocabulary
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,32 +214,52 @@ class Gate:
                 starts = word_start_anchor(alt) if latin else None
                 for anchor in found:
                     by_anchor.setdefault(anchor, []).append((index, anchor == starts))
+        # Each anchor's payload: (id of the anchor anywhere, id of it at a word start or -1,
+        # its length). An id stands for the alternatives it lets through.
+        self._through: list[tuple[int, ...]] = []
         for anchor, entries in by_anchor.items():
-            anywhere = tuple((i, self.alternatives[i].key) for i, start in entries if not start)
-            at_start = tuple((i, self.alternatives[i].key) for i, start in entries if start)
-            automaton.add_word(anchor, (len(anchor), anywhere, at_start))
+            anywhere = len(self._through)
+            self._through.append(tuple(i for i, start in entries if not start))
+            at_start = -1
+            if any(start for _, start in entries):
+                at_start = len(self._through)
+                self._through.append(tuple(i for i, start in entries if start))
+            automaton.add_word(anchor, (anywhere, at_start, len(anchor)))
         automaton.make_automaton()
         self._automaton = automaton
         self._by_key: dict[str, list[int]] = {}
         for index, entry in enumerate(self.alternatives):
             self._by_key.setdefault(entry.key, []).append(index)
         self._unions: dict[tuple[bool, tuple[int, ...]], re.Pattern[str] | None] = {}
+        self._hits: dict[frozenset[int], Hits] = {}
 
     def hits(self, low: str) -> Hits:
-        """The alternatives worth trying on lower-cased ``low``, by entry."""
-        by_key: dict[str, set[int]] = {}
-        for index in self.always:
-            by_key.setdefault(self.alternatives[index].key, set()).add(index)
-        for end, (length, anywhere, at_start) in self._automaton.iter(low):
-            for index, key in anywhere:
-                by_key.setdefault(key, set()).add(index)
-            if at_start:
+        """The alternatives worth trying on lower-cased ``low``, by entry.
+
+        What gets through depends only on which anchors were found, so it is worked out
+        once per set of anchors (texts about breaches share a small vocabulary).
+        """
+        seen: set[int] = set()
+        for end, (anywhere, at_start, length) in self._automaton.iter(low):
+            seen.add(anywhere)
+            if at_start >= 0:
                 start = end - length + 1
                 before = low[start - 1] if start else " "
                 if not (before.isascii() and before.isalnum()):
-                    for index, key in at_start:
-                        by_key.setdefault(key, set()).add(index)
-        return {key: sorted(indexes) for key, indexes in by_key.items()}
+                    seen.add(at_start)
+        found = frozenset(seen)
+        cached = self._hits.get(found)
+        if cached is None:
+            by_key: dict[str, set[int]] = {}
+            for index in self.always:
+                by_key.setdefault(self.alternatives[index].key, set()).add(index)
+            for anchor_id in found:
+                for index in self._through[anchor_id]:
+                    by_key.setdefault(self.alternatives[index].key, set()).add(index)
+            cached = {key: tuple(sorted(indexes)) for key, indexes in by_key.items()}
+            if len(self._hits) < _HITS_CACHE:
+                self._hits[found] = cached
+        return cached
 
     def _union(self, japanese: bool, indexes: tuple[int, ...]) -> re.Pattern[str] | None:
         """One pattern for the alternatives ``indexes`` of an entry: one scan of the text."""
@@ -249,7 +270,9 @@ class Gate:
             native = [self._sources[i][0] for i in indexes if not self._sources[i][1]]
             parts = []
             if latin:
-                boundary = r"(?<![a-z0-9])" if japanese else r"\b"
+                # In ASCII text the leading \b is checked on each match instead (see
+                # matches()): a pattern that starts with one scans every position the slow way.
+                boundary = r"(?<![a-z0-9])" if japanese else ""
                 parts.append(rf"{boundary}(?:{'|'.join(latin)})")
             if japanese and native:
                 parts.append("|".join(native))
@@ -263,8 +286,35 @@ class Gate:
         indexes = self._by_key.get(key, ()) if hits is None else hits.get(key, ())
         if not indexes:
             return iter(())
-        union = self._union(not low.isascii(), tuple(indexes))
-        return union.finditer(low) if union is not None else iter(())
+        japanese = not low.isascii()
+        union = self._union(japanese, tuple(indexes))  # tuple() of a tuple is free
+        if union is None:
+            return iter(())
+        return union.finditer(low) if japanese else _at_word_edges(union, low)
+
+
+def _wordy(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _at_word_edges(union: re.Pattern[str], low: str) -> Iterator[re.Match[str]]:
+    """``re.finditer(r"\b(?:" + union + ")", low)`` for ASCII ``low``, found faster.
+
+    A match that does not start at a word edge is skipped and the search resumes one
+    character later, so an overlapping match that does start at one is still found, and in
+    the same order as the bounded pattern would give.
+    """
+    pos, size = 0, len(low)
+    while pos <= size:
+        match = union.search(low, pos)
+        if match is None:
+            return
+        start, end = match.span()
+        if (start > 0 and _wordy(low[start - 1])) == (start < size and _wordy(low[start])):
+            pos = start + 1  # no \b here
+            continue
+        yield match
+        pos = end if end > start else end + 1
 
 
 __all__ = ["Alternative", "Gate", "Hits", "alternatives", "anchors", "word_start_anchor"]

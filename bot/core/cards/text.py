@@ -21,7 +21,7 @@ _NOT_AN_END = re.compile(
     re.IGNORECASE,
 )
 # Everything that is not a-z or 0-9 becomes a space: ASCII text splits into words in C.
-_ASCII_WORDS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
+_ASCII_WORDS = bytes(c if chr(c).isalnum() else 32 for c in range(256))
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -36,7 +36,7 @@ def prepare(text: str) -> str:
 def words(low: str) -> frozenset[str]:
     """Return the lower-case Latin words and numbers of lower-cased ``low``."""
     if low.isascii():
-        return frozenset(low.translate(_ASCII_WORDS).split())
+        return frozenset(low.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split())
     return frozenset(_WORD.findall(low))
 
 

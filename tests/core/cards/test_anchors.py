@@ -36,8 +36,8 @@ def test_a_word_start_anchor_must_start_a_word() -> None:
     assert word_start_anchor(r"\bphish") == "phish"
     assert word_start_anchor(r"\b(?:a|b)phish") is None
     gate = Gate({"k": r"\bphish|\bvishing"})
-    assert gate.hits("a phishing kit") == {"k": [0]}
-    assert gate.hits("cyberphishing and vishing") == {"k": [1]}
+    assert gate.hits("a phishing kit") == {"k": (0,)}
+    assert gate.hits("cyberphishing and vishing") == {"k": (1,)}
 
 
 def _texts() -> list[str]:
@@ -73,3 +73,29 @@ def test_every_phrasing_compiles_and_has_an_anchor() -> None:
     """No phrasing is tried on every text: each has literal text to look for."""
     assert vocab.GATE.always == []
     assert all(isinstance(a.mixed, re.Pattern) for a in vocab.GATE.alternatives)
+
+
+def _bounded(gate: Gate, key: str, low: str) -> list[tuple[int, int]]:
+    """What the pattern with its leading \\b finds, the slow way."""
+    body = "|".join(gate._sources[i][0] for i in gate._by_key[key] if gate._sources[i][1])
+    return [m.span() for m in re.finditer(rf"\b(?:{body})", low)]
+
+
+def test_word_edges_are_checked_as_a_leading_boundary_would() -> None:
+    """Skipping a match inside a word still finds an overlapping one at a word's start."""
+    gate = Gate({"k": r"\bdata theft|\btheft|\b\$\d+|\bcard"})
+    for low in ("xdata theft", "data theft", "$5 paid", "a$5 paid", "cards, postcard, card",
+                "xxtheft theft", ""):  # fmt: skip
+        assert [m.span() for m in gate.matches(low, "k")] == _bounded(gate, "k", low), low
+
+
+def test_word_edges_find_what_the_bounded_patterns_find_on_real_text() -> None:
+    """Every entry's phrasings, on every development text in ASCII."""
+    keys = sorted(vocab.GATE._by_key)
+    for text in _texts():
+        low = prepare(text).lower()
+        if not low.isascii():
+            continue
+        for key in keys:
+            found = [m.span() for m in vocab.GATE.matches(low, key)]
+            assert found == _bounded(vocab.GATE, key, low), (key, text)
