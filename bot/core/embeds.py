@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from bot.core.cards.card import DATA_WORDS
+from bot.core.cards.card import DATA_WORDS, Sighting, merge
+from bot.core.cards.extract import extract
+from bot.core.cards.records import card_to_dict
 from bot.core.cards.vocab import DATA_CATEGORIES
 from bot.core.sanitize import link_target, safe_text, safe_url, truncate
 from scrapers.models import Evidence
@@ -299,6 +301,22 @@ def channel_message(
     return body
 
 
+def _sample_card() -> dict[str, Any]:
+    """The card of the sample alert: a claim, a report, then the company's count."""
+    day = datetime(2024, 10, 7, 9, 0, tzinfo=UTC)
+    said = [
+        ("claimed", "Example ransomware gang claims attack on Example Corp", "leak site"),
+        ("reported", "Example Corp hit by ransomware, names and email addresses stolen", "news"),
+        ("confirmed", "Example Corp confirms 8,500 people affected by ransomware", "Example Corp"),
+    ]
+    return card_to_dict(
+        merge(
+            Sighting(extract(title), evidence, day.replace(hour=9 + i), source)
+            for i, (evidence, title, source) in enumerate(said)
+        )
+    )
+
+
 def sample_alert() -> dict[str, Any]:
     """An alert payload for ``/alerts test``, shaped like a real one."""
     return {
@@ -314,6 +332,7 @@ def sample_alert() -> dict[str, Any]:
         "summary": "This is what an alert looks like. No incident happened.",
         "reason": "a test requested with /alerts test",
         "sources": [],
+        "card": _sample_card(),
     }
 
 

@@ -23,7 +23,14 @@ from bot.core.cards import (
     parse_data,
 )
 from bot.core.cards.numbers import Affected
-from bot.core.embeds import TOTAL_MAX, card_embed, channel_message, embed_length
+from bot.core.embeds import (
+    TOTAL_MAX,
+    alert_embed,
+    card_embed,
+    channel_message,
+    embed_length,
+    sample_alert,
+)
 
 AT = datetime(2024, 10, 10, 12, tzinfo=UTC)
 
@@ -170,3 +177,11 @@ def test_a_card_from_hostile_text_fits_and_pings_nobody(
         assert all(len(f["value"]) <= 1024 for f in embed["fields"])
         text = json.dumps(embed, ensure_ascii=False)
         assert "@everyone" not in text and "@here" not in text
+
+
+def test_the_sample_alert_shows_a_card() -> None:
+    """/alerts test shows what a real alert shows: the card's fields and its timeline."""
+    fields = {f["name"]: f["value"] for f in alert_embed(sample_alert())["fields"]}
+    assert fields["Affected"] == "8,500 people"
+    assert fields["Attack"] == "ransomware"
+    assert fields["Timeline"].splitlines()[-1].startswith("Confirmed")
