@@ -339,6 +339,13 @@ class OutboxRepository:
 
     # -- what happened to a send ---------------------------------------------------------
 
+    async def mark_alert(self, delivery_id: int) -> None:
+        """Record that an update is sent as the incident's alert (the target had none)."""
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                update(deliveries).where(deliveries.c.id == delivery_id).values(kind="alert")
+            )
+
     async def mark_sending(self, delivery_id: int) -> None:
         """Record that a send is about to start, so a crash during it is known afterwards."""
         async with self.db.engine.begin() as conn:
@@ -595,6 +602,17 @@ class OutboxRepository:
             )
             return found is not None
 
+    async def targets_of(self, incident_id: int) -> set[str]:
+        """The targets that have any row for ``incident_id``: they were told of it (or will
+        be), and so hear its updates whatever their filters."""
+        async with self.db.engine.connect() as conn:
+            rows = await conn.execute(
+                select(deliveries.c.target)
+                .where(deliveries.c.incident_id == incident_id, deliveries.c.status != "dead")
+                .distinct()
+            )
+            return {r[0] for r in rows}
+
     async def sent_message_id(self, target: str, incident_id: int) -> str | None:
         """The message that shows ``incident_id`` in ``target`` now, if any: the alert's,
         or the one an update posted anew after the alert's was deleted."""
@@ -812,9 +830,9 @@ class OutboxRepository:
         transaction, which deletes them).
 
         Sent rows move as they are: the messages are out, and later updates edit the newest
-        message a target was sent (see :meth:`sent_message_id`). A queued alert for a target that already has the
-        survivor's alert (queued or sent) becomes an update of it, so no target is told of
-        one incident twice from now on.
+        message a target was sent (see :meth:`sent_message_id`). A queued alert for a target
+        that already has the survivor's alert (queued or sent) becomes an update of it, so no
+        target is told of one incident twice from now on.
         """
         announced = {
             r[0]
