@@ -20,6 +20,7 @@ from typing import Any
 import platformdirs
 
 from bot.core.addresses import ListenAddress, parse_listen_address
+from bot.core.cards.filters import NO_FILTER, UNKNOWN_CHOICES, CardFilter, parse_count, parse_data
 from bot.core.durations import parse_duration
 from bot.core.sharding import Sharding, parse_shard_count, parse_shard_ids
 from bot.core.sourcenames import (
@@ -60,6 +61,8 @@ class WebhookTarget:
     url: str = field(repr=False)
     label: str
     companies: tuple[str, ...] | None = None  # None: the whole watchlist
+    # Only incidents with at least N affected, or with some kinds of data (none: every one).
+    card_filter: CardFilter = NO_FILTER
 
     def wants(self, company_name: str) -> bool:
         if self.companies is None:
@@ -508,7 +511,9 @@ def _parse_webhooks(raw: Any, environ: Mapping[str, str], file: str) -> tuple[We
         label = f"webhook #{index}"
         if not isinstance(entry, dict):
             raise ConfigError(file, label, "must be a table")
-        unknown = set(entry) - {"url", "url_env", "companies", "name"}
+        unknown = set(entry) - {
+            "url", "url_env", "companies", "name", "min_affected", "data", "unknown_affected"
+        }  # fmt: skip
         if unknown:
             raise ConfigError(file, label, f"unknown key(s): {', '.join(sorted(unknown))}")
         if "url" in entry and "url_env" in entry:
@@ -531,9 +536,30 @@ def _parse_webhooks(raw: Any, environ: Mapping[str, str], file: str) -> tuple[We
                 url=url,
                 label=str(name) if isinstance(name, str) and name.strip() else f"webhook-{index}",
                 companies=companies,
+                card_filter=_parse_card_filter(entry, file, label),
             )
         )
     return tuple(targets)
+
+
+def _parse_card_filter(entry: Mapping[str, Any], file: str, label: str) -> CardFilter:
+    """``min_affected`` (10000, "10k", "1.5 million"), ``data`` (a list or "health, ssn")
+    and ``unknown_affected`` ("hold" or "alert") of one webhook."""
+    try:
+        count = parse_count(entry.get("min_affected"))
+    except ValueError as exc:
+        raise ConfigError(file, label, f"min_affected: {exc}") from None
+    raw = entry.get("data")
+    try:
+        data = frozenset() if raw is None or raw == "" else parse_data(raw)
+    except ValueError as exc:
+        raise ConfigError(file, label, f"data: {exc}") from None
+    unknown = entry.get("unknown_affected", "hold")
+    if unknown is True or unknown is False:
+        unknown = "alert" if unknown else "hold"
+    if not isinstance(unknown, str) or unknown.strip().lower() not in UNKNOWN_CHOICES:
+        raise ConfigError(file, label, 'unknown_affected must be "hold" or "alert"')
+    return CardFilter(count, data, unknown.strip().lower())
 
 
 def load_config(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from bot.core.cards.card import DATA_WORDS, Sighting, merge
+from bot.core.cards.extract import extract
+from bot.core.cards.records import card_to_dict
+from bot.core.cards.vocab import DATA_CATEGORIES
 from bot.core.sanitize import link_target, safe_text, safe_url, truncate
 from scrapers.models import Evidence
 
@@ -43,6 +47,144 @@ def _when(value: Any) -> str:
     return f"<t:{stamp}:f>"
 
 
+_QUALIFIER_WORDS = {"approx": "about ", "at_least": "at least ", "at_most": "up to "}
+_STAGE_WORDS = {"claimed": "Claimed", "reported": "Reported", "confirmed": "Confirmed"}
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _day(value: Any) -> str:
+    iso = _iso(value)
+    try:
+        return f"<t:{int(datetime.fromisoformat(iso).timestamp())}:d>" if iso else ""
+    except ValueError:
+        return ""
+
+
+def _by(fact: dict[str, Any]) -> str:
+    """ "confirmed by Casio": who said a card field, escaped (sources are scraped names)."""
+    evidence = str(fact.get("evidence") or "")
+    source = safe_text(str(fact.get("source") or ""), 60)
+    if evidence not in _STAGE_WORDS:
+        return source
+    return f"{evidence} by {source}" if source else evidence
+
+
+def affected_text(card: dict[str, Any]) -> str | None:
+    """ "8,500 people" (with "about", "at least", "up to" as the text said), or None."""
+    affected = _dict(card.get("affected"))
+    count = affected.get("value")
+    if not isinstance(count, int) or isinstance(count, bool) or count <= 0:
+        return None
+    kind = (
+        affected.get("kind") if affected.get("kind") in ("people", "records", "accounts") else None
+    )
+    qualifier = _QUALIFIER_WORDS.get(str(affected.get("qualifier")), "")
+    return f"{qualifier}{count:,} {kind or 'affected'}"
+
+
+def data_text(card: dict[str, Any]) -> str | None:
+    """ "names, contact details, government IDs" in the vocabulary's order, or None."""
+    found = {str(f.get("value")) for f in card.get("data") or [] if isinstance(f, dict)} & set(
+        DATA_CATEGORIES
+    )
+    return ", ".join(DATA_WORDS[c] for c in DATA_CATEGORIES if c in found) or None
+
+
+def _value(card: dict[str, Any], name: str) -> str | None:
+    value = _dict(card.get(name)).get("value")
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def card_summary(card: Any) -> str:
+    """One line for a list: "8,500 people · names, contact details · ransomware · Underground"."""
+    if not isinstance(card, dict):
+        return ""
+    parts = [affected_text(card), data_text(card)]
+    attack = _value(card, "attack")
+    parts.append(attack.replace("_", " ") if attack else None)
+    actor = _value(card, "actor")
+    parts.append(safe_text(actor, 60) if actor else None)
+    return " · ".join(p for p in parts if p)
+
+
+def _timeline(card: dict[str, Any], *, links: bool, limit: int = 3) -> str:
+    lines = []
+    for stage in (card.get("timeline") or [])[:limit]:
+        if not isinstance(stage, dict) or stage.get("stage") not in _STAGE_WORDS:
+            continue
+        source = safe_text(str(stage.get("source") or ""), 60)
+        link = safe_url(stage.get("url")) if links else None
+        who = f"[{source}]({link_target(link)})" if link and source else source
+        lines.append(f"{_STAGE_WORDS[stage['stage']]} {_day(stage.get('at'))} {who}".strip())
+    return "\n".join(lines)
+
+
+def card_fields(card: Any, *, full: bool = False) -> list[dict[str, Any]]:
+    """The card as embed fields: affected, data, attack, actor (and dates), then the timeline.
+
+    Compact for an alert; with ``full`` (``/lookup``) each field says who said it.
+    """
+    if not isinstance(card, dict):
+        return []
+    fields: list[dict[str, Any]] = []
+
+    def add(name: str, value: str | None, fact: Any = None) -> None:
+        if not value:
+            return
+        if full and isinstance(fact, dict) and _by(fact):
+            value = f"{value}\n-# {_by(fact)}"
+        fields.append({"name": name, "value": truncate(value, FIELD_VALUE_MAX), "inline": True})
+
+    add("Affected", affected_text(card), card.get("affected"))
+    if full:
+        lines = []
+        for fact in card.get("data") or []:
+            if isinstance(fact, dict) and fact.get("value") in DATA_WORDS:
+                lines.append(f"{DATA_WORDS[fact['value']]} ({_by(fact)})")
+        if lines:
+            fields.append(
+                {
+                    "name": "Data",
+                    "value": truncate("\n".join(lines), FIELD_VALUE_MAX),
+                    "inline": False,
+                }
+            )
+    else:
+        add("Data", data_text(card))
+    attack = _value(card, "attack")
+    add("Attack", attack.replace("_", " ") if attack else None, card.get("attack"))
+    actor = _value(card, "actor")
+    add("Actor", safe_text(actor, 100) if actor else None, card.get("actor"))
+    if full:
+        add("Began", _value(card, "began"), card.get("began"))
+        add("Discovered", _value(card, "discovered"), card.get("discovered"))
+    timeline = _timeline(card, links=full)
+    if timeline:
+        fields.append({"name": "Timeline", "value": truncate(timeline, FIELD_VALUE_MAX)})
+    return fields
+
+
+def changes_text(changes: Any, limit: int = 600) -> str:
+    """What an update changed, for the top of the edited alert (escaped: names are scraped)."""
+    if not isinstance(changes, list):
+        return ""
+    lines = []
+    for change in changes[:6]:
+        if isinstance(change, dict) and (change.get("who") or change.get("what")):
+            # Our separator stays as it is; the names on either side are escaped.
+            who = safe_text(str(change.get("who") or ""), 120)
+            what = safe_text(str(change.get("what") or ""), 120)
+            lines.append(f"{who}: {what}" if who and what else who or what)
+        elif isinstance(change, dict | str):
+            text = change.get("text") if isinstance(change, dict) else change
+            if isinstance(text, str) and text.strip():
+                lines.append(safe_text(text, 200))
+    return truncate("\n".join(f"• {line}" for line in lines), limit) if lines else ""
+
+
 def alert_embed(alert: dict[str, Any]) -> dict[str, Any]:
     """Return the embed (Discord's JSON form) for one alert payload."""
     evidence = str(alert.get("evidence") or Evidence.REPORTED.value)
@@ -70,7 +212,13 @@ def alert_embed(alert: dict[str, Any]) -> dict[str, Any]:
     if url:
         embed["url"] = url
     summary = safe_text(alert.get("summary"), 600)
-    if summary:
+    changed = changes_text(alert.get("changes")) if alert.get("kind") == "update" else ""
+    if changed:
+        # What changed goes on top: the reason the alert was edited.
+        embed["description"] = f"**What changed**\n{changed}" + (
+            f"\n\n{summary}" if summary else ""
+        )
+    elif summary:
         embed["description"] = summary
     sources = alert.get("sources") or []
     if sources:
@@ -93,6 +241,9 @@ def alert_embed(alert: dict[str, Any]) -> dict[str, Any]:
         embed["fields"].append(
             {"name": "Source", "value": safe_text(alert.get("source"), 256) or "?", "inline": True}
         )
+    # The card after the line of company, evidence and dates, before the sources.
+    at = 3
+    embed["fields"][at:at] = card_fields(alert.get("card"))
     reason = safe_text(alert.get("reason"), FIELD_VALUE_MAX)
     if reason:
         embed["fields"].append({"name": "Why it matched", "value": reason})
@@ -150,6 +301,22 @@ def channel_message(
     return body
 
 
+def _sample_card() -> dict[str, Any]:
+    """The card of the sample alert: a claim, a report, then the company's count."""
+    day = datetime(2024, 10, 7, 9, 0, tzinfo=UTC)
+    said = [
+        ("claimed", "Example ransomware gang claims attack on Example Corp", "leak site"),
+        ("reported", "Example Corp hit by ransomware, names and email addresses stolen", "news"),
+        ("confirmed", "Example Corp confirms 8,500 people affected by ransomware", "Example Corp"),
+    ]
+    return card_to_dict(
+        merge(
+            Sighting(extract(title), evidence, day.replace(hour=9 + i), source)
+            for i, (evidence, title, source) in enumerate(said)
+        )
+    )
+
+
 def sample_alert() -> dict[str, Any]:
     """An alert payload for ``/alerts test``, shaped like a real one."""
     return {
@@ -165,6 +332,7 @@ def sample_alert() -> dict[str, Any]:
         "summary": "This is what an alert looks like. No incident happened.",
         "reason": "a test requested with /alerts test",
         "sources": [],
+        "card": _sample_card(),
     }
 
 
@@ -188,15 +356,59 @@ def lookup_embed(
             f"[{safe_text(name, 64)}]({url})" if (url := safe_url(link)) else safe_text(name, 64)
             for name, link in entry.get("sources", [])[:5]
         ]
+        summary = card_summary(entry.get("card"))
+        number = entry.get("incident")
         value = (
             f"**{entry['evidence']}** · first seen {_when(entry.get('first_seen'))}"
             + (f" · published {_when(entry.get('published'))}" if entry.get("published") else "")
+            + (f" · incident {number}" if isinstance(number, int) else "")
+            + (f"\n{summary}" if summary else "")
             + ("\n" + ", ".join(links) if links else "")
         )
         embed["fields"].append(
             {
                 "name": safe_text(entry.get("title"), 256) or "Untitled",
                 "value": truncate(value, FIELD_VALUE_MAX),
+            }
+        )
+    return fit_embed(embed)
+
+
+def card_embed(company: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """``/lookup company incident:N``: one incident's full card, each field with its source."""
+    evidence = str(entry.get("evidence") or Evidence.REPORTED.value)
+    embed: dict[str, Any] = {
+        "title": safe_text(str(entry.get("title") or "Untitled incident"), TITLE_MAX),
+        "color": EVIDENCE_COLOUR.get(evidence, EVIDENCE_COLOUR[Evidence.REPORTED.value]),
+        "fields": [
+            {"name": "Company", "value": safe_text(company, 256) or "?", "inline": True},
+            {"name": "Evidence", "value": evidence, "inline": True},
+            {"name": "First seen", "value": _when(entry.get("first_seen")), "inline": True},
+        ],
+        "footer": {"text": f"BreachRadar · incident {entry.get('incident')}"},
+    }
+    url = safe_url(entry.get("url"))
+    if url:
+        embed["url"] = url
+    card = entry.get("card")
+    fields = card_fields(card, full=True)
+    if not fields:
+        embed["description"] = "No disclosure of this incident says how many, which data or who."
+    embed["fields"] += fields
+    sources = entry.get("sources") or []
+    if sources:
+        lines = []
+        for name, link in sources[:15]:
+            target = safe_url(link)
+            lines.append(
+                f"[{safe_text(name, 64)}]({link_target(target)})" if target else safe_text(name, 64)
+            )
+        if len(sources) > 15:
+            lines.append(f"and {len(sources) - 15} more")
+        embed["fields"].append(
+            {
+                "name": f"Sources ({len(sources)})",
+                "value": truncate("\n".join(lines), FIELD_VALUE_MAX),
             }
         )
     return fit_embed(embed)
@@ -215,6 +427,9 @@ def digest_message(alerts: list[dict[str, Any]], *, role_id: int | None = None) 
         value = (
             f"{safe_text(alert.get('evidence'), 16)} · {len(alert.get('sources') or [])} sources"
         )
+        summary = card_summary(alert.get("card"))
+        if summary:
+            value += f" · {summary}"
         if link:
             value += f" · [read]({link})"
         embed["fields"].append(

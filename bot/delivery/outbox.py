@@ -560,8 +560,10 @@ class Outbox:
             item.payload["edit_message_id"] = original
         elif not await self.store.alert_sent(target, incident):
             # This target never had the incident's alert (it came before the target was
-            # configured, or it was given up): this update announces it instead.
+            # configured, a filter held the incident back, or it was given up): this update
+            # announces it instead, and is the alert later updates edit.
             item.payload["kind"] = "alert"
+            await self.store.mark_alert(item.id)
         elif not await self._raises_evidence(item):
             # Nothing to edit (the receiver gave no message id), and nothing stronger to
             # tell: a message of its own would only repeat the alert.

@@ -11,6 +11,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core import incidents
+from bot.core.cards import (
+    affected_count,
+    card_of,
+    card_to_dict,
+    data_categories,
+    diff,
+    extract,
+    extraction_to_dict,
+    fact_value,
+)
 from bot.core.clock import utcnow
 from bot.core.logfields import log_context
 from bot.core.matching import Match, Matcher
@@ -42,6 +52,8 @@ class Found:
     new_incident: bool
     pushed: bool  # queued for delivery (fresh enough and wanted by someone)
     source_name: str = ""  # the source's name as written (the disclosure holds its key)
+    # The incident's card with this disclosure in it (``card_to_dict``'s form).
+    card: dict[str, Any] = field(default_factory=dict)
 
     @property
     def source(self) -> str:
@@ -49,6 +61,7 @@ class Found:
 
     def as_json(self) -> dict[str, Any]:
         d = self.disclosure
+        card = self.card
         return {
             "company": self.match.company.name,
             "title": d.title,
@@ -60,6 +73,11 @@ class Found:
             "evidence": d.evidence.value,
             "incident": self.incident_id,
             "new_incident": self.new_incident,
+            # The incident's card as it stands with this disclosure (null or empty: not known).
+            "affected": affected_count(card),
+            "data": sorted(data_categories(card)),
+            "attack": fact_value(card, "attack"),
+            "actor": fact_value(card, "actor"),
         }
 
 
@@ -217,6 +235,8 @@ class Pipeline:
         fresh = await self._without_reissues(spec, held)
         result.new = len(fresh)
         try:
+            # Read once per disclosure, not per company or target, and kept with it.
+            await self._read_cards([d for d in fresh if matches[d.identity]])
             # Oldest first, as they happened: a backfill announces each incident with its
             # first report and updates it with the later ones, whatever order the feed used.
             for disclosure in sorted(fresh, key=lambda d: incidents.event_time(d.published, now)):
@@ -236,6 +256,20 @@ class Pipeline:
             release=[d.identity for d in held],
         )
         return result
+
+    async def _read_cards(self, items: list[Disclosure]) -> None:
+        """Extract the incident-card fields of matched items not read yet, and store them."""
+        if not items:
+            return
+        known = await self.store.cards_of(d.identity for d in items)
+        found = {
+            d.identity: extraction_to_dict(
+                extract(d.title, d.summary, published=d.published, fields=d.extra or None)
+            )
+            for d in items
+            if d.identity not in known
+        }
+        await self.store.save_cards(found)
 
     def shared_fetch(self, spec: SourceSpec) -> Fetch:
         """Fetch under the operator's address policy, sharing answers between sources."""
@@ -330,12 +364,34 @@ class Pipeline:
             or disclosure.published is None
             or (now - disclosure.published <= max_age)
         )
-        # Another feed's copy of a story the incident holds tells subscribers nothing new.
-        fresh = fresh and not repeat
+        # The card names each source as the configuration writes it, as the alert does.
+        rows = [
+            {**row, "source": self.source_name(row["source"])}
+            for row in (await self.store.sightings_of([incident_id])).get(incident_id, [])
+        ]
+        card = card_of(rows)
+        before = None if created else card_of(rows, without=disclosure.identity)
+        changes = [
+            {"field": c.field, "text": c.text, "who": c.who, "what": c.what}
+            for c in (diff(before, card) if before is not None else ())
+        ]
+        card_json = card_to_dict(card)
+        # Another feed's copy of a story the incident holds tells subscribers nothing new,
+        # unless it moves the card (a count, a confirmation).
+        fresh = fresh and (not repeat or bool(changes))
         pushed = False
         if fresh:
-            targets = self.routing.targets(match)
+            # A target told of the incident hears its updates; one not told yet hears of it
+            # only once its card passes the target's filter.
+            told = await self.store.targets_of(incident_id)
+            targets = [
+                t
+                for t in self.routing.targets(match)
+                if t in told or self.routing.wants(t, card_json)
+            ]
             payload = await self.alert_payload(incident_id, disclosure, match, created)
+            payload["card"] = card_json
+            payload["changes"] = changes
             for target in targets:
                 queued = await self.store.enqueue(
                     target,
@@ -346,7 +402,7 @@ class Pipeline:
                     now=now,
                 )
                 pushed = pushed or queued
-        return Found(disclosure, match, incident_id, created, pushed, spec.display_name)
+        return Found(disclosure, match, incident_id, created, pushed, spec.display_name, card_json)
 
     async def alert_payload(
         self, incident_id: int, disclosure: Disclosure, match: Match, created: bool

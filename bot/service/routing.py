@@ -9,7 +9,7 @@ server added for itself).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.core.matching import Match, Matcher
 from bot.core.watchlist import Company
@@ -27,9 +27,24 @@ class Routing(Protocol):
         """Outbox targets (``webhook:<label>``, ``channel:<id>``) that want ``match``."""
         ...
 
+    def wants(self, target: str, card: dict[str, Any]) -> bool:
+        """Whether ``target``'s filter lets through an incident whose card is ``card``."""
+        ...
+
 
 def webhook_targets(webhooks: Sequence[WebhookTarget], match: Match) -> list[str]:
     return [f"webhook:{w.label}" for w in webhooks if w.wants(match.company.name)]
+
+
+def webhook_wants(webhooks: Sequence[WebhookTarget], target: str, card: dict[str, Any]) -> bool:
+    label = target.removeprefix("webhook:")
+    hook = next((w for w in webhooks if w.label == label), None)
+    return hook is None or hook.card_filter.passes(card)
+
+
+def channel_wants(subscriptions: Subscriptions, target: str, card: dict[str, Any]) -> bool:
+    channel = target.removeprefix("channel:")
+    return not channel.isdigit() or subscriptions.filter_of(int(channel)).passes(card)
 
 
 class WebhookRouting:
@@ -41,6 +56,9 @@ class WebhookRouting:
 
     def targets(self, match: Match) -> list[str]:
         return webhook_targets(self.webhooks, match)
+
+    def wants(self, target: str, card: dict[str, Any]) -> bool:
+        return webhook_wants(self.webhooks, target, card)
 
 
 class SubscribedRouting:
@@ -72,6 +90,11 @@ class SubscribedRouting:
     def targets(self, match: Match) -> list[str]:
         return webhook_targets(self.webhooks, match) + self.subscriptions.targets_for(match)
 
+    def wants(self, target: str, card: dict[str, Any]) -> bool:
+        if target.startswith("webhook:"):
+            return webhook_wants(self.webhooks, target, card)
+        return channel_wants(self.subscriptions, target, card)
+
 
 class ServerRouting:
     """A server's own feed: its matches go to that server's channels alone."""
@@ -88,3 +111,6 @@ class ServerRouting:
             for target in self.subscriptions.targets_for(match)
             if guild_of(int(target.split(":", 1)[1])) == self.guild_id
         ]
+
+    def wants(self, target: str, card: dict[str, Any]) -> bool:
+        return channel_wants(self.subscriptions, target, card)

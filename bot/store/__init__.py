@@ -51,6 +51,8 @@ class Store:
         self.release_held = disclosures.release_held
         self.known_link_keys = disclosures.known_link_keys
         self.count_disclosures = disclosures.count_disclosures
+        self.save_cards = disclosures.save_cards
+        self.cards_of = disclosures.cards_of
 
         incidents = self.incidents
         self.book = incidents.book
@@ -60,6 +62,7 @@ class Store:
         self.match_of = incidents.match_of
         self.get_incident = incidents.get_incident
         self.incident_sources = incidents.incident_sources
+        self.sightings_of = incidents.sightings_of
 
         outbox = self.outbox
         self.enqueue = outbox.enqueue
@@ -69,6 +72,7 @@ class Store:
         self.release = outbox.release
         self.mark_sent = outbox.mark_sent
         self.mark_sending = outbox.mark_sending
+        self.mark_alert = outbox.mark_alert
         self.mark_unsent = outbox.mark_unsent
         self.mark_down = outbox.mark_down
         self.mark_up = outbox.mark_up
@@ -86,6 +90,7 @@ class Store:
         self.next_due_at = outbox.next_due_at
         self.target_status = outbox.target_status
         self.retry_given_up = outbox.retry_given_up
+        self.targets_of = outbox.targets_of
 
         self.get_meta = self.meta.get_meta
         self.set_meta = self.meta.set_meta

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.clock import utcnow
@@ -140,6 +141,37 @@ class DisclosureRepository:
                 select(disclosures.c.first_seen).where(disclosures.c.id == disclosure_id)
             )
         return aware(seen)
+
+    async def save_cards(self, cards: dict[str, dict[str, Any]]) -> None:
+        """Keep the fields read from each disclosure (id -> extraction JSON), once."""
+        if not cards:
+            return
+        async with self.db.engine.begin() as conn:
+            for identity, card in cards.items():
+                await conn.execute(
+                    update(disclosures)
+                    .where(disclosures.c.id == identity, disclosures.c.card.is_(None))
+                    .values(card=json.dumps(card, ensure_ascii=False))
+                )
+
+    async def cards_of(self, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The stored extraction of each of ``ids`` that has one."""
+        wanted = list(ids)
+        found: dict[str, dict[str, Any]] = {}
+        async with self.db.engine.connect() as conn:
+            for start in range(0, len(wanted), CHUNK):
+                rows = await conn.execute(
+                    select(disclosures.c.id, disclosures.c.card).where(
+                        disclosures.c.id.in_(wanted[start : start + CHUNK]),
+                        disclosures.c.card.is_not(None),
+                    )
+                )
+                for identity, raw in rows:
+                    try:
+                        found[identity] = json.loads(raw)
+                    except ValueError:
+                        continue
+        return found
 
     async def count_disclosures(self) -> int:
         async with self.db.engine.connect() as conn:

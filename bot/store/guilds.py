@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.core.cards.filters import CardFilter
 from bot.core.records import (
     GUILD_SOURCE_PREFIX,
     GuildSettings,
@@ -25,6 +26,7 @@ from bot.core.watchlist import Company
 from bot.store.database import Database, aware
 from bot.store.schema import (
     broken_channels,
+    channel_filters,
     digest_items,
     guild_companies,
     guild_settings,
@@ -295,6 +297,53 @@ class GuildRepository:
                 .on_conflict_do_update(index_elements=["guild_id"], set_=values)
             )
 
+    # -- channels' card filters ----------------------------------------------------------
+
+    async def channel_filters(self) -> dict[int, CardFilter]:
+        """Every channel's filter on incident cards (channels without one are not listed)."""
+        async with self.db.engine.connect() as conn:
+            rows = await conn.execute(select(channel_filters))
+            return {int(r.channel_id): _filter(r) for r in rows}
+
+    async def filter_of(self, channel_id: int) -> CardFilter | None:
+        async with self.db.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(channel_filters).where(channel_filters.c.channel_id == channel_id)
+                )
+            ).first()
+        return None if row is None else _filter(row)
+
+    async def save_filter(
+        self,
+        guild_id: int,
+        channel_id: int,
+        wanted: CardFilter,
+        *,
+        by: int | None,
+        now: datetime,
+    ) -> None:
+        """Set a channel's filter; a filter with no condition removes the row."""
+        async with self.db.engine.begin() as conn:
+            if not wanted.active:
+                await conn.execute(
+                    delete(channel_filters).where(channel_filters.c.channel_id == channel_id)
+                )
+                return
+            values: dict[str, Any] = {
+                "guild_id": guild_id,
+                "min_affected": wanted.min_affected,
+                "data": json.dumps(sorted(wanted.data)),
+                "unknown_affected": wanted.unknown_affected,
+                "updated_by": by,
+                "updated_at": now,
+            }
+            await conn.execute(
+                self.db.insert(channel_filters)
+                .values(channel_id=channel_id, **values)
+                .on_conflict_do_update(index_elements=["channel_id"], set_=values)
+            )
+
     # -- digests -------------------------------------------------------------------------
 
     async def hold_for_digest(
@@ -436,6 +485,19 @@ class GuildRepository:
                 .order_by(guild_sources.c.id)
             )
             return [_source(r) for r in rows]
+
+
+def _filter(row: Any) -> CardFilter:
+    try:
+        data = frozenset(json.loads(row.data or "[]"))
+        return CardFilter(
+            int(row.min_affected) if row.min_affected else None,
+            data,
+            row.unknown_affected if row.unknown_affected in ("hold", "alert") else "hold",
+        )
+    except (ValueError, TypeError):
+        # A row another release wrote with a category this one does not know: keep the count.
+        return CardFilter(int(row.min_affected) if row.min_affected else None)
 
 
 def _settings(row: Any) -> GuildSettings:

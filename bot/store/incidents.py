@@ -185,6 +185,52 @@ class IncidentRepository:
                     )
         return found
 
+    async def sightings_of(self, incident_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+        """Each incident's disclosures with what the card needs: the stored extraction, the
+        evidence, when it was published (or first seen), its source and link, oldest first."""
+        ids = list(dict.fromkeys(incident_ids))
+        found: dict[int, list[dict[str, Any]]] = {}
+        async with self.db.engine.connect() as conn:
+            for start in range(0, len(ids), CHUNK):
+                rows = await conn.execute(
+                    select(
+                        matches.c.incident_id,
+                        matches.c.company_name,
+                        disclosures.c.id,
+                        disclosures.c.source,
+                        disclosures.c.url,
+                        disclosures.c.title,
+                        disclosures.c.summary,
+                        disclosures.c.evidence,
+                        disclosures.c.published,
+                        disclosures.c.first_seen,
+                        disclosures.c.card,
+                    )
+                    .join(matches, matches.c.disclosure_id == disclosures.c.id)
+                    .where(matches.c.incident_id.in_(ids[start : start + CHUNK]))
+                    .order_by(disclosures.c.first_seen, disclosures.c.id)
+                )
+                for r in rows:
+                    try:
+                        card = json.loads(r.card) if r.card else None
+                    except ValueError:
+                        card = None
+                    found.setdefault(int(r.incident_id), []).append(
+                        {
+                            "id": r.id,
+                            "company": r.company_name,
+                            "source": r.source,
+                            "url": r.url,
+                            "title": r.title,
+                            "summary": r.summary or "",
+                            "evidence": r.evidence,
+                            "published": aware(r.published),
+                            "first_seen": aware(r.first_seen),
+                            "card": card,
+                        }
+                    )
+        return found
+
     async def about(self, key: str, limit: int) -> list[IncidentRow]:
         """Incidents of the company ``key`` (its key or its name, folded), latest first."""
         async with self.db.engine.connect() as conn:

@@ -346,6 +346,13 @@ class OutboxRepository:
 
     # -- what happened to a send ---------------------------------------------------------
 
+    async def mark_alert(self, delivery_id: int) -> None:
+        """Record that an update is sent as the incident's alert (the target had none)."""
+        async with self.db.engine.begin() as conn:
+            await conn.execute(
+                update(deliveries).where(deliveries.c.id == delivery_id).values(kind="alert")
+            )
+
     async def mark_sending(self, delivery_id: int) -> None:
         """Record that a send is about to start, so a crash during it is known afterwards."""
         async with self.db.engine.begin() as conn:
@@ -584,6 +591,17 @@ class OutboxRepository:
                 .limit(1)
             )
             return found is not None
+
+    async def targets_of(self, incident_id: int) -> set[str]:
+        """The targets that have any row for ``incident_id``: they were told of it (or will
+        be), and so hear its updates whatever their filters."""
+        async with self.db.engine.connect() as conn:
+            rows = await conn.execute(
+                select(deliveries.c.target)
+                .where(deliveries.c.incident_id == incident_id, deliveries.c.status != "dead")
+                .distinct()
+            )
+            return {r[0] for r in rows}
 
     async def sent_message_id(self, target: str, incident_id: int) -> str | None:
         """The message that shows ``incident_id`` in ``target`` now, if any: the alert's,

@@ -55,6 +55,8 @@ disclosures = Table(
     Column("language", String(16)),
     # The source states it is an incident (a regulator notice, an 8-K, a leak-site entry).
     Column("by_nature", Boolean, nullable=False, server_default=false()),
+    # JSON of the incident-card fields read from the item, once, when it first matched.
+    Column("card", Text),
     # Set once matches and alerts are queued; NULL long after first_seen means the process
     # that stored the item died before it got that far, so the next poll takes it up again.
     Index("ix_disclosures_url_key", "url_key"),
@@ -215,6 +217,20 @@ guild_settings = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# A channel's filter on incident cards: at least N affected, or some data categories.
+channel_filters = Table(
+    "channel_filters",
+    metadata,
+    Column("channel_id", BigInteger, primary_key=True),
+    Column("guild_id", BigInteger, nullable=False),
+    Column("min_affected", BigInteger),
+    Column("data", Text, nullable=False, default="[]"),  # JSON list of categories
+    Column("unknown_affected", String(8), nullable=False, default="hold"),  # hold | alert
+    Column("updated_by", BigInteger),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_channel_filters_guild", "guild_id"),
+)
+
 # Feeds a server added for itself.
 guild_sources = Table(
     "guild_sources",
@@ -258,6 +274,7 @@ digest_items = Table(
 
 __all__ = [
     "broken_channels",
+    "channel_filters",
     "deliveries",
     "delivery_targets",
     "digest_items",

@@ -42,7 +42,7 @@ class Subscriptions:
         self.channels = Channels(
             store, self.watchlist, self.companies, self.index.changed, self.cache
         )
-        self.server_settings = ServerSettings(store, self.cache)
+        self.server_settings = ServerSettings(store, self.cache, self.index.changed)
         self.digests = Digests(store)
         self.feeds = Feeds(store)
         self.lookups = Lookup(store, self.companies, self.channels)
@@ -55,6 +55,7 @@ class Subscriptions:
         self.on_reloaded = index.on_reloaded
         self.targets_for = index.targets_for
         self.guild_of = index.guild_of
+        self.filter_of = index.filter_of
         self.on_companies_changed = index.on_companies_changed
 
         companies = self.companies
@@ -76,6 +77,8 @@ class Subscriptions:
 
         self.settings = self.server_settings.settings
         self.update_settings = self.server_settings.update_settings
+        self.channel_filter = self.server_settings.channel_filter
+        self.update_channel_filter = self.server_settings.update_channel_filter
 
         self.hold_for_digest = self.digests.hold_for_digest
         self.due_digests = self.digests.due_digests

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from bot.core.cards.filters import NO_FILTER, CardFilter
 from bot.core.matching import Match
 from bot.core.watchlist import Company, Watchlist
 from bot.store import Store
@@ -32,6 +33,7 @@ class Index:
         self.cache = cache
         self._channels_by_company: dict[str, set[int]] = {}
         self._guild_of_channel: dict[int, int] = {}
+        self._filters: dict[int, CardFilter] = {}
         self._companies_changed: list[Callable[[list[Company]], None]] = []
         self._reloaded: list[Callable[[], None]] = []
         # The change counters the index was built at; (-1, -1): never loaded.
@@ -47,8 +49,10 @@ class Index:
         for company_key, channel_id, guild_id in await self.store.guilds.routes():
             index.setdefault(company_key, set()).add(channel_id)
             guild_of[channel_id] = guild_id
+        filters = await self.store.guilds.channel_filters()
         self._channels_by_company = index
         self._guild_of_channel = guild_of
+        self._filters = filters
         self._versions = versions
 
     async def refresh(self) -> bool:
@@ -96,6 +100,10 @@ class Index:
 
     def guild_of(self, channel_id: int) -> int | None:
         return self._guild_of_channel.get(channel_id)
+
+    def filter_of(self, channel_id: int) -> CardFilter:
+        """The channel's filter on incident cards, as routing sees it (none: every incident)."""
+        return self._filters.get(channel_id, NO_FILTER)
 
     def on_companies_changed(self, callback: Callable[[list[Company]], None]) -> None:
         """Call ``callback`` with the full company set whenever a server adds one."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from bot.core.cards import card_of, card_to_dict
 from bot.core.clock import utcnow
 from bot.core.records import IncidentRow
 from bot.store import Store
@@ -26,6 +29,8 @@ class LookupEntry:
     first_seen: datetime
     published: datetime | None
     sources: tuple[tuple[str, str], ...]  # (source name, url)
+    incident_id: int | None = None  # None: a stray disclosure, in no incident
+    card: dict[str, Any] = field(default_factory=dict)  # card_to_dict's form
 
 
 class Lookup:
@@ -36,13 +41,22 @@ class Lookup:
         self.companies = companies
         self.channels = channels
 
-    async def lookup(self, guild_id: int, name: str, limit: int = 50) -> list[LookupEntry]:
-        """Incidents about ``name`` (any company in the database), newest first."""
+    async def lookup(
+        self,
+        guild_id: int,
+        name: str,
+        limit: int = 50,
+        *,
+        labels: Mapping[str, str] | None = None,
+    ) -> list[LookupEntry]:
+        """Incidents about ``name`` (any company in the database), newest first; the card
+        names each source by ``labels`` (key -> name as written) where it has one."""
         company = await self.companies.resolve(guild_id, name)
         key = company.key if company else name.strip().casefold()
         found = await self.store.incidents.about(key, limit)
         # The sources of every incident found, read together.
         sources_of = await self.store.incidents.sources_of(row.id for row in found)
+        sightings = await self.store.incidents.sightings_of(row.id for row in found)
         entries: list[LookupEntry] = []
         urls: set[str] = set()
         for row in found:
@@ -52,6 +66,12 @@ class Lookup:
             if not sources:
                 continue  # known only from another server's own feed
             urls.update(s["url"] for s in sources)
+            # The card from what this server may see (another server's own feeds left out).
+            seen = [
+                {**r, "source": (labels or {}).get(r["source"], r["source"])}
+                for r in sightings.get(row.id, [])
+                if visible_to(r["source"], guild_id)
+            ]
             entries.append(
                 LookupEntry(
                     title=row.title,
@@ -61,6 +81,8 @@ class Lookup:
                     first_seen=row.first_seen,
                     published=row.published,
                     sources=tuple((s["source"], s["url"]) for s in sources),
+                    incident_id=row.id,
+                    card=card_to_dict(card_of(seen)),
                 )
             )
         # Disclosures that name the company but never matched a watchlist (not watched).

@@ -87,6 +87,18 @@ def test_scan_finds_breach_items_across_rss_and_html(config: Path, db_url: str) 
     assert rows["1008-incident"]["published"] == "2024-10-08T00:00:00+00:00"
     assert rows["1008-incident"]["evidence"] == "confirmed"
     assert not any("G-SHOCK" in r["title"] for r in result.json_lines())
+    # The card's fields are additions to each line: null or empty when not known.
+    for row in result.json_lines():
+        assert row["affected"] is None or isinstance(row["affected"], int)
+        assert isinstance(row["data"], list)
+        assert row["attack"] is None or isinstance(row["attack"], str)
+        assert row["actor"] is None or isinstance(row["actor"], str)
+    casio = rows["casio-reports-it-systems-failure-after-weekend-network-breach"]
+    assert (casio["attack"], casio["affected"], casio["actor"]) == (
+        "unauthorized_access",
+        None,
+        None,
+    )
 
 
 def config_port(config: Path) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 
 from bot.discordbot.client import COMMANDS_HASH_KEY, all_command_names
@@ -230,16 +231,17 @@ async def test_lookup_pages_with_buttons(running: Harness) -> None:
 
 
 async def test_lookup_names_each_source_as_written(harness: Harness) -> None:
-    """/lookup shows the source by the name the operator wrote, not its database key."""
+    """/lookup shows the source by the name the operator wrote, not its database key, in
+    the sources and in the card's timeline (who reported it)."""
     h = harness
     await h.start_bot(source_labels={"bleepingcomputer": "Bleeping *Computer* 🔥"})
-    await incident(
-        h, "Casio", "Casio ransomware attack", "https://x.test/casio", Evidence.CONFIRMED
-    )
+    await incident(h, "Casio", "Casio ransomware attack", "https://x.test/casio", Evidence.REPORTED)
     answer = await h.fake.slash(h.guild_a, h.general_a, "lookup", options={"company": "Casio"})
-    value = answer.followups[0]["embeds"][0]["fields"][0]["value"]
+    # The only incident there is: its full card, its sources in a field of their own.
+    embed = answer.followups[0]["embeds"][0]
+    [value] = [f["value"] for f in embed["fields"] if f["name"].startswith("Sources")]
     assert "[Bleeping \\*Computer\\* 🔥](https://x.test/casio)" in value
-    assert "bleepingcomputer" not in value
+    assert "bleepingcomputer" not in json.dumps(embed)
 
 
 async def test_lookup_of_unknown_company_says_nothing_found(running: Harness) -> None:

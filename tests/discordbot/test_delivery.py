@@ -198,7 +198,9 @@ async def test_server_feed_alerts_only_that_server(flow: Flow, web: LocalServer)
     theirs = await h.fake.slash(h.guild_b, h.news_b, "lookup", options={"company": "Casio"})
     assert "Nothing in the database" in theirs.text()
     ours = await h.fake.slash(h.guild_a, h.general_a, "lookup", options={"company": "Casio"})
-    assert "Casio: 1 incidents and disclosures" in ours.text()
+    # One incident: /lookup shows its full card.
+    assert "Casio says ransomware attack exposed data" in ours.text()
+    assert "BreachRadar · incident" in ours.text()
 
 
 async def test_server_feed_never_reaches_private_addresses(flow: Flow, web: LocalServer) -> None:

@@ -207,6 +207,33 @@ def test_breachradar_eval_scores_a_users_own_folder_as_one_backfill(tmp_path: Pa
     assert len(lines) == 2
 
 
+@pytest.mark.slow
+def test_breachradar_eval_prints_the_cards_lines_before_the_totals() -> None:
+    """`breachradar eval` on the bundled set prints one `cards <split>:` line per split with
+    every field's figures, and still ends with the overall figures."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "eval"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=True,
+        timeout=120,
+    )
+    lines = result.stdout.strip().splitlines()
+    assert re.fullmatch(r"precision=\d\.\d\d recall=\d\.\d\d grouping=\d\.\d\d", lines[-1])
+    assert "heldout: items=" in result.stdout
+    cards = {line.split(":")[0]: line for line in lines if line.startswith("cards ")}
+    assert set(cards) == {"cards dev", "cards heldout"}
+    for line in cards.values():
+        assert re.search(
+            r"affected_precision=\d\.\d{3} affected_recall=\d\.\d{3} data_precision=\d\.\d{3}"
+            r" data_recall=\d\.\d{3} attack_accuracy=\d\.\d{3} actor_precision=\d\.\d{3}",
+            line,
+        ), line
+
+
 def test_eval_without_a_set_says_where_it_looked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

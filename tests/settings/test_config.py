@@ -136,3 +136,50 @@ def test_webhook_companies_must_be_watched(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"'Nobody Inc' is not in watchlist\.toml"):
         load_config(cfg, environ={})
+
+
+def test_webhook_card_filters_read_as_people_write_them() -> None:
+    """min_affected as a number or "10k", data as a list or one string, unknown_affected."""
+    hooks = parse_settings(
+        {
+            "webhooks": [
+                {"url": "https://example.com/a", "name": "large", "min_affected": "10k"},
+                {"url": "https://example.com/b", "data": ["Health", "government ID"]},
+                {"url": "https://example.com/c", "min_affected": 500, "data": "ssn, passports",
+                 "unknown_affected": "alert"},
+                {"url": "https://example.com/d"},
+            ]
+        },
+        {},
+    ).webhooks  # fmt: skip
+    filters = [h.card_filter for h in hooks]
+    assert (filters[0].min_affected, filters[0].unknown_affected) == (10_000, "hold")
+    assert filters[1].data == {"health", "government_id"} and filters[1].min_affected is None
+    assert (filters[2].min_affected, filters[2].data, filters[2].unknown_affected) == (
+        500,
+        {"government_id"},
+        "alert",
+    )
+    assert not filters[3].active
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ({"min_affected": "lots"}, "webhook #1: min_affected: not a number of people"),
+        (
+            {"data": ["health", "blood type"]},
+            "webhook #1: data: unknown data category 'blood type'",
+        ),
+        (
+            {"min_affected": 5, "unknown_affected": "maybe"},
+            'unknown_affected must be "hold" or "alert"',
+        ),
+        ({"min_affected": -3}, "min_affected: a number of people from 0"),
+    ],
+)
+def test_a_bad_webhook_card_filter_is_one_clear_error(
+    entry: dict[str, object], expected: str
+) -> None:
+    with pytest.raises(ConfigError, match=expected.replace("(", r"\(")):
+        parse_settings({"webhooks": [{"url": "https://example.com/a", **entry}]}, {})

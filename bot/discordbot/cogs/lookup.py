@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.embeds import lookup_embed
+from bot.core.embeds import card_embed, lookup_embed
 from bot.core.sanitize import safe_text, safe_url
 from bot.discordbot.checks import UserError, reply
 from bot.discordbot.client import BreachRadarBot
@@ -27,6 +27,9 @@ def _entry(e: LookupEntry, labels: Mapping[str, str]) -> dict[str, Any]:
         "published": e.published,
         # The database knows sources by key; people know them by the name as written.
         "sources": [(labels.get(key, key), url) for key, url in e.sources],
+        "incident": e.incident_id,
+        "card": e.card,
+        "url": e.url,
     }
 
 
@@ -83,13 +86,35 @@ class Lookup(commands.Cog):
         self.bot = bot
 
     @app_commands.command(name="lookup", description="Incidents and disclosures about a company")
-    @app_commands.describe(company="Any company, watched or not")
+    @app_commands.describe(
+        company="Any company, watched or not",
+        incident="An incident's number from the list: its full card",
+    )
     @app_commands.autocomplete(company=company_autocomplete)
-    async def lookup(self, interaction: discord.Interaction[BreachRadarBot], company: str) -> None:
+    async def lookup(
+        self,
+        interaction: discord.Interaction[BreachRadarBot],
+        company: str,
+        incident: app_commands.Range[int, 1, 2**53] | None = None,
+    ) -> None:
         name = clean_name(company)
         await interaction.response.defer(thinking=True)
-        found = await self.bot.subscriptions.lookup(interaction.guild_id or 0, name)
-        entries = [_entry(e, self.bot.services.source_labels) for e in found]
+        labels = self.bot.services.source_labels
+        found = await self.bot.subscriptions.lookup(interaction.guild_id or 0, name, labels=labels)
+        entries = [_entry(e, labels) for e in found]
+        cards = [e for e in entries if e["incident"] is not None]
+        if incident is not None or len(cards) == 1 == len(entries):
+            # One incident asked for (or the only one there is): its full card.
+            wanted = next((e for e in cards if incident in (None, e["incident"])), None)
+            if wanted is None:
+                raise UserError(
+                    f"No incident {incident} about {name}; run /lookup {name} for the list."
+                )
+            shown = next((e.company for e in found if e.incident_id == wanted["incident"]), name)
+            await interaction.followup.send(
+                embed=discord.Embed.from_dict(card_embed(shown, wanted))
+            )
+            return
         view = Pages(name, entries, interaction.user.id)
         if view.pages > 1:
             await interaction.followup.send(embed=view.embed(), view=view)
