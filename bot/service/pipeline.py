@@ -159,7 +159,7 @@ class Pipeline:
             result.not_modified = True
             items = []
         result.items = len(items)
-        next_poll_at = now + self._interval(spec.every)
+        next_poll_at = now + self._interval(spec)
         # Matched once here, used below too (the first item of an identity counts, as in
         # the store).
         matches: dict[str, list[Match]] = {}
@@ -254,8 +254,12 @@ class Pipeline:
             )
         return kept
 
-    def _interval(self, every: timedelta) -> timedelta:
-        jitter = self.config.settings.jitter
+    def _interval(self, spec: SourceSpec) -> timedelta:
+        every, jitter = spec.every, self.config.settings.jitter
+        if spec.options.get("paced"):
+            # The source plan spread these over their period; jitter would undo it and
+            # stretch a company's search past its period.
+            return every
         return every + every * random.uniform(0, jitter) if jitter else every
 
     async def _failed(

@@ -118,6 +118,7 @@ class Service:
         await reap_dead_owners(store)
         self._reaped_at = now
         if self.poll_sources:
+            await self._place_paced(now)
             await store.ensure_sources(self.sources)
             health = await store.source_health()
             for name in self.sources:
@@ -136,6 +137,68 @@ class Service:
                 misfire_grace_time=60, coalesce=True, max_instances=1, next_run_time=now,
             )  # fmt: skip
         self.scheduler.start()
+
+    async def _place_paced(self, now: datetime, only: Iterable[str] | None = None) -> None:
+        """Put paced sources (a news search's batches) on the moments the plan gave them.
+
+        A batch never polled before first runs at its offset into the period, so the
+        batches reach the search host evenly spread, not all at once. Batches whose
+        poll is overdue (the service was down) are spread again from now, in the order
+        they fell due, one spacing apart; batches due later keep their moment.
+        """
+        names = set(self.sources if only is None else only)
+        groups: dict[str, list[SourceSpec]] = {}
+        for name in names:
+            spec = self.sources.get(name)
+            if spec is not None and spec.options.get("paced"):
+                groups.setdefault(str(spec.options.get("expanded_from", "")), []).append(spec)
+        if not groups:
+            return
+        store = self.pipeline.store
+        health = await store.source_health()
+        due: dict[str, datetime] = {}
+        for specs in groups.values():
+            total = max(int(specs[0].options.get("batches", len(specs)) or 1), 1)
+            spacing = specs[0].every / total
+            late: list[tuple[datetime, float, str]] = []
+            for spec in specs:
+                offset = float(spec.options.get("offset", 0.0) or 0.0)
+                known = health.get(spec.name)
+                if known is None or (
+                    known.next_poll_at is None
+                    and known.last_success_at is None
+                    and known.last_error_at is None
+                ):
+                    due[spec.name] = now + timedelta(seconds=offset)
+                elif known.next_poll_at is None or known.next_poll_at <= now:
+                    late.append((known.next_poll_at or now, offset, spec.name))
+            for rank, (_, _, name) in enumerate(sorted(late)):
+                due[name] = now + spacing * rank
+        if due:
+            placed = await store.schedule_sources(due, now=now)
+            log.debug("placed %d paced sources on their moments", placed)
+
+    async def update_sources(self, sources: Sequence[SourceSpec]) -> None:
+        """Poll ``sources`` from now on: the plan changed (a server watches new companies).
+
+        Sources that keep their name keep their schedule (a batch whose companies moved
+        keeps its moment); new ones are placed on theirs; dropped ones are no longer
+        claimed (a poll of one already running finishes).
+        """
+        new = {s.name: s for s in sources}
+        async with self._claiming:  # a claim reads the set of sources
+            added = [n for n in new if n not in self.sources]
+            for name in set(self.sources) - set(new):
+                self._due.pop(name, None)
+            self.sources = new
+            if self.poll_sources and added and self.scheduler is not None:
+                now = utcnow()
+                await self._place_paced(now, only=added)
+                await self.pipeline.store.ensure_sources(added)
+                health = await self.pipeline.store.source_health()
+                for name in added:
+                    known = health.get(name)
+                    self._due[name] = known.next_poll_at if known and known.next_poll_at else now
 
     async def _tick(self) -> None:
         if self._claiming.locked():

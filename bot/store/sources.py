@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.clock import utcnow
 from bot.core.records import SourceHealth
-from bot.store.database import Database, aware
+from bot.store.database import CHUNK, Database, aware
 from bot.store.disclosures import DisclosureRepository, disclosure_row
 from bot.store.schema import source_state
 from scrapers.http import Validators
@@ -222,6 +222,54 @@ class SourceRepository:
             await conn.execute(
                 self.db.insert(source_state).on_conflict_do_nothing(index_elements=["name"]), rows
             )
+
+    async def schedule_sources(self, due: Mapping[str, datetime], *, now: datetime) -> int:
+        """Place sources on their planned moments: new ones, and ones overdue at ``now``.
+
+        A source not seen before gets its row with ``due[name]`` as its first poll; one
+        whose next poll is already past (and that no process holds) is moved to
+        ``due[name]``. Sources due later keep their schedule. Returns how many were placed.
+        """
+        if not due:
+            return 0
+        placed = 0
+        names = list(due)
+        async with self.db.engine.begin() as conn:
+            for start in range(0, len(names), CHUNK):
+                part = names[start : start + CHUNK]
+                rows = [
+                    {"name": n, "consecutive_failures": 0, "items_seen": 0, "next_poll_at": due[n]}
+                    for n in part
+                ]
+                inserted = await conn.execute(
+                    self.db.insert(source_state)
+                    .on_conflict_do_nothing(index_elements=["name"])
+                    .returning(source_state.c.name),
+                    rows,
+                )
+                fresh = {r[0] for r in inserted}
+                placed += len(fresh)
+                late = [n for n in part if n not in fresh]
+                if not late:
+                    continue
+                result = await conn.execute(
+                    update(source_state)
+                    .where(
+                        source_state.c.name == bindparam("b_name"),
+                        or_(
+                            source_state.c.next_poll_at.is_(None),
+                            source_state.c.next_poll_at <= bindparam("b_now"),
+                        ),
+                        or_(
+                            source_state.c.lease_until.is_(None),
+                            source_state.c.lease_until < bindparam("b_now"),
+                        ),
+                    )
+                    .values(next_poll_at=bindparam("b_due")),
+                    [{"b_name": n, "b_now": now, "b_due": due[n]} for n in late],
+                )
+                placed += int(result.rowcount or 0)
+        return placed
 
     async def claim_sources(
         self,
