@@ -13,9 +13,12 @@ from rich.table import Table
 
 from bot.cli._common import EXIT_CONFIG, common_options
 from bot.core.clock import utcnow
+from bot.core.sourceplan import SourcePlan, make_plan
+from bot.core.watchlist import Company
 from bot.service.pipeline import Pipeline
 from bot.settings import Config
 from bot.store import Store
+from scrapers.base import SourceSpec
 from scrapers.http import Fetcher
 
 NAME = "sources"
@@ -46,16 +49,42 @@ def _span(seconds: int) -> str:
     return f"{seconds}s"
 
 
+async def planned(config: Config, store: Store) -> tuple[SourcePlan, list[Company]]:
+    """The sources ``run`` polls and the companies it matches: the operator's watchlist
+    and every company a server added, which the searches cover too."""
+    from bot.subscriptions.companies import all_companies
+
+    companies = await all_companies(store, config.watchlist)
+    return make_plan(config.entries or config.sources, companies), companies
+
+
+def covers(spec: SourceSpec) -> str:
+    """What a source asks about: a batch's companies counted, else every company."""
+    if "batches" not in spec.options:
+        return "every company"
+    names = [s.name for s in spec.subjects]
+    count = f"{len(names)} {'company' if len(names) == 1 else 'companies'}"
+    shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+    return f"{count}: {shown}"[:60]
+
+
 async def _sources(config: Config, args: argparse.Namespace) -> int:
     store = await Store.open(config.settings.database)
     try:
         health = await store.source_health()
+        plan, _ = await planned(config, store)
     finally:
         await store.close()
+    for schedule in plan.schedules:
+        print(schedule.describe())
+        warning = schedule.warning()
+        if warning:
+            print(f"warning: {warning}")
     table = Table(title="Sources")
     for column in (
         "Name",
         "Kind",
+        "Covers",
         "Every",
         "Status",
         "Last success",
@@ -65,7 +94,7 @@ async def _sources(config: Config, args: argparse.Namespace) -> int:
         "Last error",
     ):
         table.add_column(column)
-    for spec in config.sources:
+    for spec in plan.sources:
         h = health.get(spec.name)
         if not spec.enabled:
             status = "disabled"
@@ -80,6 +109,7 @@ async def _sources(config: Config, args: argparse.Namespace) -> int:
         table.add_row(
             spec.name,
             spec.kind,
+            covers(spec),
             _span(int(spec.every.total_seconds())),
             status,
             _ago(h.last_success_at) if h else "never",
@@ -97,11 +127,26 @@ async def _source_test(config: Config, args: argparse.Namespace) -> int:
     from scrapers.errors import ScraperError
     from scrapers.registry import build
 
-    spec = next((s for s in config.sources if s.name == args.name), None)
+    store = await Store.open(config.settings.database)
+    try:
+        plan, companies = await planned(config, store)
+    finally:
+        await store.close()
+    spec = next((s for s in plan.sources if s.name == args.name), None)
     if spec is None:
-        print(f"breachradar: no source named {args.name!r} in sources.toml", file=sys.stderr)
+        expanded = [s.name for s in plan.sources if s.options.get("expanded_from") == args.name]
+        if expanded:
+            shown = ", ".join(expanded[:3]) + (", …" if len(expanded) > 3 else "")
+            print(
+                f"breachradar: {args.name!r} stands for {len(expanded)} "
+                f"search{'es' if len(expanded) != 1 else ''} ({shown}); "
+                "`breachradar sources` lists them: test one by its name",
+                file=sys.stderr,
+            )
+        else:
+            print(f"breachradar: no source named {args.name!r} in sources.toml", file=sys.stderr)
         return EXIT_CONFIG
-    matcher = Matcher(config.watchlist.companies)
+    matcher = Matcher(companies)
     allow = spec.allow_private or config.settings.allow_private_addresses
     async with Fetcher(Pipeline.fetch_policy(config)) as fetcher:
 
