@@ -12,12 +12,12 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bot import __version__
-from bot.cli import check_config, db, evaluate, run, scan, sources
+from bot.cli import check_config, db, evaluate, run, scan, sources, watch
 from bot.cli._common import EXIT_CONFIG, EXIT_SCHEMA
 from bot.settings import Config, ConfigError, load_config
 
 # In the order ``--help`` lists them; eval needs no configuration.
-COMMANDS = (scan, run, check_config, sources, evaluate, db)
+COMMANDS = (scan, run, check_config, sources, watch, evaluate, db)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run.NAME: run.command,
         check_config.NAME: check_config.command,
         sources.NAME: sources.command,
+        watch.NAME: watch.command,
         db.NAME: db.command,
     }
     from bot.store.migrate import SchemaError
