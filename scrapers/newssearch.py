@@ -111,7 +111,18 @@ def count_terms(query: str) -> int:
 
 
 def _folded(name: str) -> str:
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", name).casefold()).strip()
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+# Characters quote_plus leaves as they are; a space becomes "+", every other byte "%XX".
+_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~ ")
+_UNSAFE = bytes(b for b in range(256) if b not in _SAFE)
+
+
+def encoded_length(text: str) -> int:
+    """``len(quote_plus(text))``, counted without building the encoded string."""
+    raw = text.encode("utf-8")
+    return len(raw) + 2 * (len(raw) - len(raw.translate(None, _UNSAFE)))
 
 
 def _contains(longer: str, shorter: str) -> bool:
@@ -133,10 +144,13 @@ def _contains(longer: str, shorter: str) -> bool:
 
 def search_names(subject: Subject, limit: int = MAX_NAMES) -> list[str]:
     """The names to search for ``subject``: its first distinct ones, none implied by another."""
+    if not subject.aliases:  # most companies: nothing to compare
+        name = " ".join(subject.name.replace('"', " ").split())
+        return [name] if name else []
     chosen: list[str] = []
     folded: list[str] = []
     for raw in (subject.name, *subject.aliases):
-        name = re.sub(r"\s+", " ", raw.replace('"', " ")).strip()
+        name = " ".join(raw.replace('"', " ").split())
         key = _folded(name)
         if not key or any(_contains(key, other) for other in folded):
             continue
@@ -193,8 +207,8 @@ def pack(
     # Percent-encoding maps each character on its own, so lengths add up.
     base_terms = count_terms(bare)
     base_url = len(search_url(url_template, bare))
-    join_url = len(quote_plus(" OR "))
-    parens_url = len(quote_plus("()"))
+    join_url = encoded_length(" OR ")
+    parens_url = encoded_length("()")
 
     def fits(count: int, words: int, encoded: int) -> bool:
         terms = base_terms + words + max(count - 1, 0)  # each OR is a word too
@@ -213,7 +227,7 @@ def pack(
     for subject in subjects:
         own = search_names(subject, limits.names_per_company) or [subject.name]
         own_words = [count_terms(n) for n in own]
-        own_encoded = [len(quote_plus(f'"{n}"')) for n in own]
+        own_encoded = [encoded_length(f'"{n}"') for n in own]
         if group and not fits(len(names) + len(own), words + sum(own_words),
                               encoded + sum(own_encoded)):  # fmt: skip
             batches.append(batch(group, names))

@@ -160,8 +160,11 @@ class App:
             pipeline = await subscribed_pipeline(config, store, fetcher, subscriptions)
             if serves_discord:
                 bot, channels = discord_bot(config, store, fetcher, subscriptions, options)
-            # Servers' own companies are searched too, not only the operator's watchlist.
-            plan = make_plan(config.entries or config.sources, pipeline.matcher.companies)
+            # Servers' own companies are searched too, not only the operator's watchlist
+            # (planned again only when servers added some: planning 10,000 takes a moment).
+            companies = pipeline.matcher.companies
+            if [id(c) for c in companies] != [id(c) for c in config.watchlist.companies]:
+                plan = make_plan(config.entries or config.sources, companies)
         else:
             pipeline = Pipeline(config, store, fetcher)
         # Webhooks are a delivery process's work, not a bot process's.
