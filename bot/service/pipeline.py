@@ -138,22 +138,34 @@ class Pipeline:
         """The matcher of this pipeline's routing, as it is now."""
         return self.routing.matcher
 
-    async def poll(self, spec: SourceSpec) -> SourceResult:
-        """Poll one source; never raises for the source's own faults."""
+    async def poll(
+        self, spec: SourceSpec, *, fetched: Callable[[], None] | None = None
+    ) -> SourceResult:
+        """Poll one source; never raises for the source's own faults.
+
+        ``fetched`` is called once the source has answered (or failed to), before its
+        items are matched and stored: a scheduler may start another fetch from then on.
+        """
         result = SourceResult(name=spec.name, ok=True)
         now = self.clock()
         try:
             scraper = build(spec)
             items = await scraper.collect(self.fetch_for(spec))
         except ScraperError as exc:
+            if fetched is not None:
+                fetched()
             # A long Retry-After (429/503) is honoured here, by the schedule, not inline.
             retry_after = getattr(exc, "retry_after", None)
             return await self._failed(
                 spec, result, str(exc) or type(exc).__name__, retry_after=retry_after
             )
         except Exception as exc:  # a bug in one parser must not stop the pass
+            if fetched is not None:
+                fetched()
             log.exception("source %s crashed", spec.name)
             return await self._failed(spec, result, f"internal error: {type(exc).__name__}: {exc}")
+        if fetched is not None:
+            fetched()
         validators = self.fetcher.validators.get(spec.url)
         if items is None:
             result.not_modified = True

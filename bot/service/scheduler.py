@@ -105,6 +105,10 @@ class Service:
         self._due: dict[str, datetime] = {}
         self._reaped_at = utcnow()
         self._running: dict[str, asyncio.Task[None]] = {}
+        # Polls still waiting for their source's answer: these count against max_polls.
+        # A poll that has its answer and is matching and storing it frees its slot, so
+        # the next source's request does not wait for the database.
+        self._fetching: set[str] = set()
         self._deliver_now = asyncio.Event()
         self._delivering: set[asyncio.Task[object]] = set()
         self._stopped = asyncio.Event()
@@ -213,7 +217,8 @@ class Service:
             await self._claim()
 
     async def _claim(self) -> None:
-        room = self.max_polls - len(self._running)
+        # Polls storing what they fetched are bounded too: at most max_polls of them.
+        room = min(self.max_polls - len(self._fetching), 2 * self.max_polls - len(self._running))
         free = {n: s.every for n, s in self.sources.items() if n not in self._running}
         if room <= 0 or not free:
             return
@@ -232,15 +237,33 @@ class Service:
             if source.validators.etag or source.validators.last_modified:
                 validators[spec.url] = source.validators
             self._due[source.name] = utcnow() + spec.every
+            self._fetching.add(source.name)
             self._running[source.name] = asyncio.create_task(
                 self._poll(source.name), name=f"poll:{source.name}"
             )
+
+    def _fetched(self, name: str) -> None:
+        """``name``'s source answered: its slot may serve another fetch."""
+        if name in self._fetching:
+            self._fetching.discard(name)
+            self._maybe_refill()
+
+    def _maybe_refill(self) -> None:
+        """More sources are due than we could start: claim now, not at the next tick."""
+        free = min(self.max_polls - len(self._fetching), 2 * self.max_polls - len(self._running))
+        if self._backlog and free >= max(1, self.max_polls // 10):
+            self._backlog = False
+            task = asyncio.create_task(self._tick())
+            self._refills.add(task)
+            task.add_done_callback(self._refills.discard)
 
     async def _poll(self, name: str) -> None:
         spec = self.sources[name]
         recorded = False  # the pipeline recorded the outcome, which ends the lease
         try:
-            result: SourceResult = await self.pipeline.poll(spec)
+            result: SourceResult = await self.pipeline.poll(
+                spec, fetched=lambda: self._fetched(name)
+            )
             recorded = True
             self.polls += 1
             if not result.ok:
@@ -265,13 +288,8 @@ class Service:
                 except Exception:
                     log.exception("could not release %s; its lease will expire", name)
             self._running.pop(name, None)
-            free = self.max_polls - len(self._running)
-            if self._backlog and free >= max(1, self.max_polls // 10):
-                # More sources are due than we may poll at once: refill now, not next tick.
-                self._backlog = False
-                task = asyncio.create_task(self._tick())
-                self._refills.add(task)
-                task.add_done_callback(self._refills.discard)
+            self._fetching.discard(name)  # if the pipeline crashed before saying so
+            self._maybe_refill()
             if self._deliver_now.is_set():
                 self._deliver_now.clear()
                 await self._deliver()
@@ -312,6 +330,7 @@ class Service:
                 task.cancel()
             await asyncio.gather(*self._running.values(), return_exceptions=True)
             self._running.clear()
+            self._fetching.clear()
         # Let a delivery in progress finish (its HTTP client closes after us), briefly.
         pending = {t for t in self._delivering if t is not asyncio.current_task()}
         if pending:
