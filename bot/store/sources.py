@@ -130,9 +130,7 @@ class SourceRepository:
             unique = list({row["id"]: row for row in rows}.values())
             new_ids = await self.disclosures.insert_new(conn, unique)
             await self.disclosures.release(conn, [i for r in records for i in r.release])
-            for r in records:
-                if r.settle:
-                    await self.disclosures.release(conn, r.settle, source=r.name)
+            await self.disclosures.settle(conn, [(i, r.name) for r in records for i in r.settle])
             await conn.execute(
                 self.db.insert(source_state).on_conflict_do_nothing(index_elements=["name"]),
                 [
