@@ -38,6 +38,11 @@ REQUESTS_PER_HOUR = 600.0
 # A batch runs this much earlier than its period, so a poll started late (the scheduler
 # ticks once a second, claims take a moment) still searches each company in time.
 MAX_SLACK = timedelta(minutes=1)
+# At the budget, batches are spaced 2% wider than requests_per_hour alone asks: a poll
+# may start up to a second after its moment (the scheduler ticks once a second), and a
+# host that counts requests per minute must still never see more than budget/60 in any
+# minute. Ten 6.12 s gaps are 61.2 s, so one late start cannot squeeze in an eleventh.
+HEADROOM = 1.02
 
 
 def subject_of(company: Company) -> Subject:
@@ -171,8 +176,8 @@ def _schedule(spec: SourceSpec, batches: list[SourceSpec], companies: int) -> Se
         raise ValueError(f"source {spec.name!r}: {exc}") from None
     count = len(batches)
     batch_every = search_every - _slack(search_every)
-    # The shortest period the budget allows for this many batches.
-    floor = timedelta(hours=count / budget)
+    # The shortest period the budget allows for this many batches, with room for a late start.
+    floor = timedelta(hours=count * HEADROOM / budget)
     batch_every = max(batch_every, floor)
     every = max(search_every, batch_every + _slack(batch_every))
     rate = count / (batch_every.total_seconds() / 3600) if count else 0.0

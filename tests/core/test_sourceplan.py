@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.core.sourceplan import SearchSchedule, make_plan
+from bot.core.sourceplan import HEADROOM, SearchSchedule, make_plan
 from bot.core.watchlist import Company
 from scrapers.base import SourceSpec
 
@@ -73,13 +73,33 @@ def test_a_budget_too_small_for_the_period_stretches_it_and_says_so() -> None:
     assert schedule.batches > 600  # five companies a query under the 32-word cap
     assert schedule.stretched and schedule.every > timedelta(hours=1)
     assert schedule.requests_per_hour <= 600
-    expected = timedelta(hours=schedule.batches / 600)
+    expected = timedelta(hours=schedule.batches * HEADROOM / 600)
     assert abs(schedule.every - expected) <= timedelta(minutes=2)
     warning = schedule.warning()
     assert warning is not None and "terms_per_query = 0" in warning
     assert "not every 1h" in warning
     times = requests_at(list(plan.sources), periods=2)
     assert max(sum(1 for t, _ in times if s <= t < s + 3600) for s, _ in times) <= 600
+
+
+@pytest.mark.parametrize("budget", [600, 120, 900])
+def test_at_the_budget_no_minute_holds_more_than_its_share_even_with_late_starts(
+    budget: int,
+) -> None:
+    """A host counting requests a minute sees at most budget/60, if each poll starts late.
+
+    The scheduler starts a due poll at its next one-second tick: the first request of a
+    minute may be up to a second late while the last is on time.
+    """
+    spec = replace(SEARCH, options={"requests_per_hour": budget})
+    plan = make_plan([spec], companies(5000))
+    (schedule,) = plan.schedules
+    assert schedule.stretched and schedule.requests_per_hour <= budget
+    times = [t for t, _ in requests_at(list(plan.sources), periods=1)]
+    window = 60.0 + 1.0  # a minute, widened by the first request's late start
+    share = budget / 60
+    busiest = max(sum(1 for t in times if s <= t < s + window) for s in times)
+    assert busiest <= share
 
 
 def test_the_same_companies_without_the_word_cap_fit_the_hour() -> None:
