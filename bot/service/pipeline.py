@@ -139,12 +139,17 @@ class Pipeline:
         return self.routing.matcher
 
     async def poll(
-        self, spec: SourceSpec, *, fetched: Callable[[], None] | None = None
+        self,
+        spec: SourceSpec,
+        *,
+        fetched: Callable[[], None] | None = None,
+        due: datetime | None = None,
     ) -> SourceResult:
         """Poll one source; never raises for the source's own faults.
 
         ``fetched`` is called once the source has answered (or failed to), before its
         items are matched and stored: a scheduler may start another fetch from then on.
+        ``due`` is the moment the poll was due, from which a paced source's next one counts.
         """
         result = SourceResult(name=spec.name, ok=True)
         now = self.clock()
@@ -171,7 +176,7 @@ class Pipeline:
             result.not_modified = True
             items = []
         result.items = len(items)
-        next_poll_at = now + self._interval(spec)
+        next_poll_at = self._next_poll(spec, now, due)
         # Matched once here, used below too (the first item of an identity counts, as in
         # the store).
         matches: dict[str, list[Match]] = {}
@@ -265,6 +270,18 @@ class Pipeline:
                 len(items) - len(kept),
             )
         return kept
+
+    def _next_poll(self, spec: SourceSpec, now: datetime, due: datetime | None) -> datetime:
+        """When ``spec`` is polled next, after a poll that started at ``now``.
+
+        A paced source (a news search's batch) counts from the moment it was due, not from
+        when its poll started: a poll starts at the scheduler's next tick, and were each
+        batch's lateness carried into its next moment, the batches would wander off their
+        even spacing and bunch up at the search host.
+        """
+        if spec.options.get("paced") and due is not None and due + spec.every > now:
+            return due + spec.every
+        return now + self._interval(spec)
 
     def _interval(self, spec: SourceSpec) -> timedelta:
         every, jitter = spec.every, self.config.settings.jitter

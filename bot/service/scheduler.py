@@ -239,7 +239,7 @@ class Service:
             self._due[source.name] = utcnow() + spec.every
             self._fetching.add(source.name)
             self._running[source.name] = asyncio.create_task(
-                self._poll(source.name), name=f"poll:{source.name}"
+                self._poll(source.name, source.due), name=f"poll:{source.name}"
             )
 
     def _fetched(self, name: str) -> None:
@@ -257,12 +257,12 @@ class Service:
             self._refills.add(task)
             task.add_done_callback(self._refills.discard)
 
-    async def _poll(self, name: str) -> None:
+    async def _poll(self, name: str, due: datetime | None = None) -> None:
         spec = self.sources[name]
         recorded = False  # the pipeline recorded the outcome, which ends the lease
         try:
             result: SourceResult = await self.pipeline.poll(
-                spec, fetched=lambda: self._fetched(name)
+                spec, fetched=lambda: self._fetched(name), due=due
             )
             recorded = True
             self.polls += 1

@@ -26,6 +26,7 @@ class ClaimedSource:
 
     name: str
     validators: Validators
+    due: datetime | None = None  # the moment it was due: a paced source keeps to its moments
 
 
 @dataclass(slots=True)
@@ -293,7 +294,7 @@ class SourceRepository:
             or_(source_state.c.lease_until.is_(None), source_state.c.lease_until < when),
         )
         query = (
-            select(source_state.c.name)
+            select(source_state.c.name, source_state.c.next_poll_at)
             .where(claimable)
             .order_by(source_state.c.next_poll_at, source_state.c.name)
             .limit(limit)
@@ -302,7 +303,8 @@ class SourceRepository:
             # Rows another process is claiming right now are skipped, not waited for.
             query = query.with_for_update(skip_locked=True)
         async with self.db.engine.begin() as conn:
-            names = [r[0] for r in await conn.execute(query)]
+            was_due = {r[0]: aware(r[1]) for r in await conn.execute(query)}
+            names = list(was_due)
             if not names:
                 return []
             next_poll = case(
@@ -317,7 +319,10 @@ class SourceRepository:
                 .values(lease_owner=owner, lease_until=when + lease, next_poll_at=next_poll)
                 .returning(source_state.c.name, source_state.c.etag, source_state.c.last_modified)
             )
-            claimed = [ClaimedSource(r.name, Validators(r.etag, r.last_modified)) for r in rows]
+            claimed = [
+                ClaimedSource(r.name, Validators(r.etag, r.last_modified), was_due.get(r.name))
+                for r in rows
+            ]
         return sorted(claimed, key=lambda c: c.name)
 
     async def release_source(self, name: str, *, owner: str) -> None:

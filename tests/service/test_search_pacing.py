@@ -148,6 +148,51 @@ async def test_batches_overdue_after_downtime_are_spread_again_from_now(
     assert due["google-news-002"] == later
 
 
+async def test_a_batch_started_late_keeps_its_next_moment_on_the_plan(
+    tmp_path: Path, web: LocalServer, db_url: str
+) -> None:
+    """A poll's lateness is not carried into the next one: batches keep their spacing.
+
+    Were the next poll counted from the late start, each batch would drift by its own
+    lateness every period, and in a day neighbouring batches would bunch up.
+    """
+    web.serve_file("/rss/search", "google-news-batch/search.xml", "application/xml")
+    config = search_config(tmp_path / "config", web)
+    store = await Store.open(db_url)
+    now = utcnow()
+    await store.ensure_sources([s.name for s in config.enabled_sources])
+    async with store.engine.begin() as conn:  # all three polled before, none due soon
+        await conn.execute(
+            update(source_state).values(
+                next_poll_at=now + timedelta(minutes=30), last_success_at=now
+            )
+        )
+    try:
+        async with Fetcher(Pipeline.fetch_policy(config)) as fetcher:
+            pipeline = Pipeline(config, store, fetcher)
+            service = Service(
+                pipeline, Outbox(store, {}), config.enabled_sources, deliver=False, tick=0.2
+            )
+            await service.start()
+            try:
+                # Batch 2 fell due four seconds ago: its poll starts now, late.
+                moment = utcnow() - timedelta(seconds=4)
+                async with store.engine.begin() as conn:
+                    await conn.execute(
+                        update(source_state)
+                        .where(source_state.c.name == "google-news-002")
+                        .values(next_poll_at=moment)
+                    )
+                await polled(service, 1)
+            finally:
+                await service.stop()
+            due = await next_polls(store)
+    finally:
+        await store.close()
+    every = config.enabled_sources[1].every
+    assert abs((due["google-news-002"] - (moment + every)).total_seconds()) < 0.01
+
+
 async def test_new_companies_of_servers_join_the_searches_without_a_restart(
     tmp_path: Path, web: LocalServer, db_url: str
 ) -> None:
