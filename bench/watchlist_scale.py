@@ -321,12 +321,17 @@ def main(args: argparse.Namespace) -> int:
                     f"(asked for {plan.search_every.total_seconds() / 3600:.0f} h)"
                 )
             other = [h.source for h in hosts.values() if h.source != SEARCH]
-            runs = {"32 words": (default, args.window)}
+            runs = {"32 words": (default, db, args.window)}
             if args.window_url_only > 0:
-                runs["URL only"] = (url_only, args.window_url_only)
+                # A copy of the database as set up: every source is due at its start too,
+                # not only after the first run's intervals.
+                shutil.copyfile(tmp / "scale.db", tmp / "url-only.db")
+                url_db = f"sqlite:///{tmp / 'url-only.db'}"
+                runs["URL only"] = (url_only, url_db, args.window_url_only)
             lives: dict[str, dict[str, Any]] = {}
-            for label, (config, window) in runs.items():
-                lives[label] = live = live_run(config, db, web, window, tmp / f"{label}.log")
+            for label, (config, run_db, window) in runs.items():
+                log = tmp / f"{label}.log"
+                lives[label] = live = live_run(config, run_db, web, window, log)
                 plan = plans[label]
                 searches = live["searches"]
                 measured = pass_from(searches, plan.batches)
