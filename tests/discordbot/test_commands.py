@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from bot.discordbot.client import COMMANDS_HASH_KEY, all_command_names
+from bot.subscriptions import COMPANIES_VERSION, SUBSCRIPTIONS_VERSION
 from bot.subscriptions.discovery import feed_finder
 from scrapers.models import Disclosure, Evidence
 from tests.discordbot.conftest import Harness
@@ -149,10 +150,14 @@ async def test_watch_import_adds_hundreds_and_reports_skips(running: Harness) ->
     rows = ["vendor,alias", "Ticketmaster", "Casio,CASIO COMPUTER", "casio"]
     rows += [f"Supplier {i:03d} Ltd" for i in range(300)]
     attachment = h.fake.attach("vendors.csv", ("\n".join(rows) + "\n").encode(), "text/csv")
+    before = await h.store.counters(SUBSCRIPTIONS_VERSION, COMPANIES_VERSION)
     answer = await h.fake.slash(
         h.guild_a, h.alerts_a, "watch", "import", options={"file": attachment}, manage_guild=True
     )
     assert answer.callbacks[0]["type"] == 5  # deferred first: downloads can be slow
+    # One change announced for the whole file: every process reloads its routing once.
+    after = await h.store.counters(SUBSCRIPTIONS_VERSION, COMPANIES_VERSION)
+    assert after == (before[0] + 1, before[1] + 1)
     text = answer.text()
     assert "Added 301, skipped 2" in text
     assert "Skipped Ticketmaster: already watched here" in text
