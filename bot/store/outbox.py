@@ -812,9 +812,9 @@ class OutboxRepository:
         transaction, which deletes them).
 
         Sent rows move as they are: the messages are out, and later updates edit the newest
-        message a target was sent (see :meth:`sent_message_id`). A queued alert for a target that already has the
-        survivor's alert (queued or sent) becomes an update of it, so no target is told of
-        one incident twice from now on.
+        message a target was sent (see :meth:`sent_message_id`). A queued alert for a
+        target that already has the survivor's alert (queued or sent) becomes an update of
+        it, so no target is told of one incident twice from now on.
         """
         announced = {
             r[0]

@@ -169,6 +169,8 @@ def test_a_line_break_in_a_summary_is_written_as_backslash_n() -> None:
         "dev",
     )
     assert "Marks &\nSpencer" in item.disclosure.summary
+
+
 USER_SET = """\
 # company | group | published | source | url | flags | title | summary
 Casio | casio-2023 | 2023-10-20 | bleepingcomputer | https://www.bleepingcomputer.com/news/security/casio-discloses-data-breach-impacting-customers-in-149-countries/ | - | Casio discloses data breach impacting customers in 149 countries | Japanese electronics maker Casio disclosed a data breach of its ClassPad education platform exposing customers in 149 countries.

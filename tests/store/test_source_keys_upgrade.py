@@ -46,9 +46,7 @@ async def make_database_of_revision_0003(url: str, feed_url: str) -> int:
             known = await conn.run_sync(
                 lambda c: {col["name"] for col in inspect(c).get_columns("disclosures")}
             )
-            rows = [
-                {k: v for k, v in disclosure_row(d, seen).items() if k in known} for d in items
-            ]
+            rows = [{k: v for k, v in disclosure_row(d, seen).items() if k in known} for d in items]
             await conn.execute(insert(disclosures), rows)
             columns = await conn.execute(text("SELECT * FROM source_state"))
             assert "display_name" not in list(columns.keys())
