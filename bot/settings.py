@@ -30,11 +30,12 @@ from bot.core.sourcenames import (
     name_problem,
     source_key,
 )
+from bot.core.sourceplan import SearchSchedule
 from bot.core.watchlist import Company, Watchlist
 from bot.store.database import default_database_url, normalize_database_url
 from scrapers.base import SourceSpec
 from scrapers.http import DEFAULT_USER_AGENT
-from scrapers.registry import kinds
+from scrapers.registry import kinds, scraper_class
 
 ENV_PREFIX = "BREACHRADAR_"
 DISCORD_API_URL = "https://discord.com/api/v10"
@@ -101,6 +102,11 @@ class Config:
     sources: tuple[SourceSpec, ...]
     watchlist: Watchlist
     settings: Settings
+    # The entries as sources.toml writes them, before per-company entries are expanded:
+    # a process that also watches servers' companies plans its sources from these.
+    entries: tuple[SourceSpec, ...] = ()
+    # How each per-company search covers the watchlist (batches, pace, budget).
+    schedules: tuple[SearchSchedule, ...] = ()
 
     @property
     def enabled_sources(self) -> list[SourceSpec]:
@@ -203,7 +209,8 @@ def parse_sources(data: Mapping[str, Any], file: str = "sources.toml") -> tuple[
         assert url is not None and kind is not None
         if not re.match(r"^https?://[^\s/]+", url):
             raise ConfigError(file, label, f"'url' must be an http(s) URL, not {url!r}")
-        every = timedelta(minutes=10)
+        # Most kinds poll every ten minutes unless told; a news search, every hour.
+        every = getattr(scraper_class(kind), "default_every", timedelta(minutes=10))
         if "every" in entry:
             every_raw = _str(entry["every"], file, label, "every")
             try:
@@ -229,6 +236,10 @@ def parse_sources(data: Mapping[str, Any], file: str = "sources.toml") -> tuple[
             from scrapers.registry import build
 
             build(spec)  # each kind checks its own options
+            if "search_every" in options or "requests_per_hour" in options:
+                from bot.core.sourceplan import search_options
+
+                search_options(spec)
         except (ValueError, TypeError) as exc:
             raise ConfigError(file, label, str(exc)) from None
         specs.append(spec)
@@ -584,13 +595,20 @@ def load_config(
                 raise ConfigError(
                     "settings.toml", "webhooks", f"company {wanted!r} is not in watchlist.toml"
                 )
-    from bot.core.sourceplan import plan_sources
+    from bot.core.sourceplan import make_plan
 
     try:
-        sources = plan_sources(sources, watchlist)
+        plan = make_plan(sources, watchlist.companies)
     except ValueError as exc:
         raise ConfigError("sources.toml", None, str(exc)) from None
-    return Config(directory=path, sources=sources, watchlist=watchlist, settings=settings)
+    return Config(
+        directory=path,
+        sources=plan.sources,
+        watchlist=watchlist,
+        settings=settings,
+        entries=sources,
+        schedules=plan.schedules,
+    )
 
 
 def _replace_database(settings: Settings, url: str) -> Settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -50,10 +51,24 @@ _TRACKING_PARAMS = frozenset(
 )
 
 
+# A link with nothing to normalize but its scheme, "www." and a trailing slash: most are.
+_PLAIN_URL = re.compile(r"https?://([a-z0-9][a-z0-9.-]*)(/[^?#\s]*)?")
+
+
 @functools.lru_cache(maxsize=4096)  # a poll asks for each item's form twice (identity, key)
 def normalize_url(url: str) -> str:
     """Return a canonical form of ``url`` for identity: no tracking, no fragment."""
-    parts = urlsplit(url.strip())
+    url = url.strip()
+    plain = _PLAIN_URL.fullmatch(url)
+    if plain is not None:
+        # What the general path below gives for such a link, without splitting it.
+        host, path = plain.group(1), plain.group(2) or "/"
+        if host.startswith("www."):
+            host = host[4:]
+        if len(path) > 1 and path.endswith("/"):
+            path = path.rstrip("/")
+        return f"https://{host}{path}"
+    parts = urlsplit(url)
     scheme = parts.scheme.lower() or "https"
     if scheme == "http":
         scheme = "https"  # the same page is often linked both ways
@@ -72,6 +87,22 @@ def normalize_url(url: str) -> str:
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/")
     return urlunsplit((scheme, netloc, path, urlencode(query), ""))
+
+
+# A poll asks for an item's identity several times (matching, storing, settling), and the
+# next poll of the feed for the same items again: hashing once is enough.
+@functools.lru_cache(maxsize=16384)
+def _identity(source: str, guid: str | None, url: str) -> str:
+    if guid and guid.strip():
+        basis = f"{source}\x00guid\x00{guid.strip()}"
+    else:
+        basis = f"url\x00{normalize_url(url)}"
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=16384)
+def _url_key(url: str) -> str:
+    return hashlib.sha256(normalize_url(url).encode("utf-8")).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,16 +127,12 @@ class Disclosure:
     @property
     def identity(self) -> str:
         """Stable key for "have we seen this item": the GUID if the feed has one, else the link."""
-        if self.guid and self.guid.strip():
-            basis = f"{self.source}\x00guid\x00{self.guid.strip()}"
-        else:
-            basis = f"url\x00{normalize_url(self.url)}"
-        return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
+        return _identity(self.source, self.guid, self.url)
 
     @property
     def url_key(self) -> str:
         """Hash of the normalized link, shared by the same story in every feed."""
-        return hashlib.sha256(normalize_url(self.url).encode("utf-8")).hexdigest()[:32]
+        return _url_key(self.url)
 
     @property
     def text(self) -> str:

@@ -13,6 +13,7 @@ ones.
 from __future__ import annotations
 
 import email.utils
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -117,11 +118,40 @@ def _absolute(link: str) -> str:
     return link
 
 
+_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+# The shape nearly every feed writes: "Tue, 08 Oct 2024 09:00:00 GMT" or "... -0400".
+_RFC822 = re.compile(
+    r"(?:[A-Za-z]{3}, )?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d\d):(\d\d):(\d\d) "
+    r"(?:(GMT|UTC|UT|Z)|([+-])(\d\d)(\d\d))"
+)
+
+
 def _rfc822(value: str | None) -> datetime | None:
     if value is None or not value.strip():
         return None
+    return _rfc822_text(value.strip())
+
+
+@functools.lru_cache(maxsize=8192)  # a feed repeats its items' dates at every poll
+def _rfc822_text(text: str) -> datetime:
+    quick = _RFC822.fullmatch(text)
+    month = _MONTHS.get(quick.group(2).lower(), 0) if quick else 0
+    if quick and month and int(quick.group(4)) < 24 and int(quick.group(9) or 0) < 24:
+        day, year = int(quick.group(1)), int(quick.group(3))
+        hour, minute, second = (int(quick.group(n)) for n in (4, 5, 6))
+        offset = 0
+        if quick.group(8):
+            offset = (int(quick.group(9)) * 60 + int(quick.group(10))) * 60
+            offset = -offset if quick.group(8) == "-" else offset
+        try:
+            stated = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
+        except ValueError:
+            pass  # the 31st of a short month: the library's reader decides
+        else:
+            if second < 60:
+                return datetime.fromtimestamp(int(stated.timestamp()) - offset, UTC)
     try:
-        when = email.utils.parsedate_to_datetime(value.strip())
+        when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         raise _NotPlain from None
     return _utc(when)
@@ -156,18 +186,24 @@ def _rss(root: etree._Element) -> PlainFeed:
     language = _text(channel.find("language")) or _text(channel.find(f"{DC}language"))
     entries: list[Entry] = []
     for item in channel.iterfind("item"):
-        title = _text(item.find("title"))
-        guid_el = item.find("guid")
+        # One pass over the item's children, keeping the first of each (as find() would).
+        first: dict[str, etree._Element] = {}
+        for child in item:
+            tag = child.tag
+            if isinstance(tag, str) and tag not in first:
+                first[tag] = child
+        title = _text(first.get("title"))
+        guid_el = first.get("guid")
         guid = _text(guid_el)
-        link_el = item.find("link")
+        link_el = first.get("link")
         link = _text(link_el)
         if link_el is None and guid and guid_el is not None and _guid_is_link(guid_el):
             link = guid  # as feedparser: only when the item has no <link> at all
-        description = _text(item.find("description"))
-        summary = description or _text(item.find(CONTENT_ENCODED)) or ""
-        published = _rfc822(_text(item.find("pubDate")))
+        description = _text(first.get("description"))
+        summary = description or _text(first.get(CONTENT_ENCODED)) or ""
+        published = _rfc822(_text(first.get("pubDate")))
         if published is None:
-            published = _iso(_text(item.find(f"{DC}date")))
+            published = _iso(_text(first.get(f"{DC}date")))
         entries.append(
             Entry(
                 title=_checked_html(title or ""),

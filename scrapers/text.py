@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import html
-import re
 
 from bs4 import BeautifulSoup
 
-_SPACE = re.compile(r"\s+")
 MAX_SUMMARY = 2000
 
 
@@ -20,7 +18,8 @@ def clean_text(value: str | None, limit: int = MAX_SUMMARY) -> str:
     if "&" in value and ";" in value:
         # Feeds that escape HTML twice leave "M&amp;S" after one round of decoding.
         value = html.unescape(value)
-    value = _SPACE.sub(" ", value).strip()
+    # str.split() breaks on exactly what \s matches, several times faster than the regex.
+    value = " ".join(value.split())
     if len(value) > limit:
         value = value[: limit - 1].rstrip() + "…"
     return value

@@ -31,6 +31,8 @@ def command(config: Config, args: argparse.Namespace) -> int:
         + ")"
     )
     print(f"watchlist: {len(config.watchlist)} companies")
+    for schedule in config.schedules:
+        print(f"search: {schedule.describe()}")
     print(f"webhooks: {len(s.webhooks)}")
     print(f"database: {redact_db(s.database)}")
     # Durations as the configuration writes them ("3d"), not as Python would ("3 days, 0:00:00").
@@ -52,4 +54,9 @@ def source_warnings(config: Config) -> list[str]:
             f"{', '.join(sec)}: SEC EDGAR refuses requests whose User-Agent has no contact "
             'email; set user_agent in settings.toml, e.g. "BreachRadar/0.1 (you@example.com)"'
         )
+    enabled = {s.name for s in config.enabled_sources}
+    for schedule in config.schedules:
+        warning = schedule.warning()
+        if warning and any(n.startswith(f"{schedule.entry}-") for n in enabled):
+            warnings.append(warning)
     return warnings

@@ -12,14 +12,25 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bot import __version__
-from bot.cli import check_config, db, deliveries, doctor, evaluate, init, run, scan, sources
+from bot.cli import (
+    check_config,
+    db,
+    deliveries,
+    doctor,
+    evaluate,
+    init,
+    run,
+    scan,
+    sources,
+    watch,
+)
 from bot.cli._common import EXIT_CONFIG, EXIT_SCHEMA
 from bot.cli._logs import configure_logging
 from bot.settings import Config, ConfigError, load_config
 
 # In the order ``--help`` lists them; eval and init need no configuration, and doctor
 # reports an invalid one among its findings.
-COMMANDS = (scan, run, check_config, doctor, sources, deliveries, evaluate, db, init)
+COMMANDS = (scan, run, check_config, doctor, sources, watch, deliveries, evaluate, db, init)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run.NAME: run.command,
         check_config.NAME: check_config.command,
         sources.NAME: sources.command,
+        watch.NAME: watch.command,
         deliveries.NAME: deliveries.command,
         db.NAME: db.command,
     }

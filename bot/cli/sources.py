@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,8 @@ from bot.core.clock import utcnow
 from bot.core.durations import format_duration
 from bot.core.records import GUILD_SOURCE_PREFIX, SourceHealth
 from bot.core.sourcenames import names_match
+from bot.core.sourceplan import SourcePlan, make_plan
+from bot.core.watchlist import Company
 from bot.service.pipeline import Pipeline
 from bot.settings import Config
 from bot.store import Store
@@ -52,19 +55,45 @@ def _span(seconds: int) -> str:
     return f"{seconds}s"
 
 
+async def planned(config: Config, store: Store) -> tuple[SourcePlan, list[Company]]:
+    """The sources ``run`` polls and the companies it matches: the operator's watchlist
+    and every company a server added, which the searches cover too."""
+    from bot.subscriptions.companies import all_companies
+
+    companies = await all_companies(store, config.watchlist)
+    return make_plan(config.entries or config.sources, companies), companies
+
+
+def covers(spec: SourceSpec) -> str:
+    """What a source asks about: a batch's companies counted, else every company."""
+    if "batches" not in spec.options:
+        return "every company"
+    names = [s.name for s in spec.subjects]
+    count = f"{len(names)} {'company' if len(names) == 1 else 'companies'}"
+    shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+    return f"{count}: {shown}"[:60]
+
+
 async def _sources(config: Config, args: argparse.Namespace) -> int:
     store = await Store.open(config.settings.database)
     try:
         health = await store.source_health()
+        plan, _ = await planned(config, store)
     finally:
         await store.close()
+    for schedule in plan.schedules:
+        print(schedule.describe())
+        warning = schedule.warning()
+        if warning:
+            print(f"warning: {warning}")
     table = Table(title="Sources")
     # A key is worth showing where it differs from the name: it is what `id` pins.
-    keyed = any(spec.name != spec.display_name for spec in config.sources)
+    keyed = any(spec.name != spec.display_name for spec in plan.sources)
     for column in (
         "Name",
         *(("Key",) if keyed else ()),
         "Kind",
+        "Covers",
         "Every",
         "Status",
         "Last success",
@@ -74,7 +103,7 @@ async def _sources(config: Config, args: argparse.Namespace) -> int:
         "Last error",
     ):
         table.add_column(column)
-    for spec in config.sources:
+    for spec in plan.sources:
         h = health.get(spec.name)
         if not spec.enabled:
             status = "disabled"
@@ -90,6 +119,7 @@ async def _sources(config: Config, args: argparse.Namespace) -> int:
             spec.display_name,
             *((spec.name,) if keyed else ()),
             spec.kind,
+            covers(spec),
             format_duration(spec.every),
             status,
             _ago(h.last_success_at) if h else "never",
@@ -99,14 +129,14 @@ async def _sources(config: Config, args: argparse.Namespace) -> int:
             (h.last_error or "")[:80] if h else "",
         )
     Console(width=200 if not sys.stdout.isatty() else None).print(table)
-    _print_unconfigured(config, health)
+    _print_unconfigured(plan, health)
     return 0
 
 
-def _print_unconfigured(config: Config, health: dict[str, SourceHealth]) -> None:
+def _print_unconfigured(plan: SourcePlan, health: dict[str, SourceHealth]) -> None:
     """Sources the database remembers that the configuration no longer names (renamed or
     removed), so a rename that lost its history is visible, with the key to pin."""
-    configured = {spec.name for spec in config.sources}
+    configured = {spec.name for spec in plan.sources}
     left = [
         h
         for key, h in sorted(health.items())
@@ -128,11 +158,31 @@ async def _source_test(config: Config, args: argparse.Namespace) -> int:
     from scrapers.errors import ScraperError
     from scrapers.registry import build
 
-    spec = find_source(config, args.name)
+    store = await Store.open(config.settings.database)
+    try:
+        plan, companies = await planned(config, store)
+    finally:
+        await store.close()
+    spec = find_source(plan.sources, args.name)
     if spec is None:
-        print(f"breachradar: no source named {args.name!r} in sources.toml", file=sys.stderr)
+        entry = find_source(config.entries or config.sources, args.name)
+        expanded = [
+            s.display_name
+            for s in plan.sources
+            if entry is not None and s.options.get("expanded_from") == entry.name
+        ]
+        if expanded:
+            shown = ", ".join(expanded[:3]) + (", …" if len(expanded) > 3 else "")
+            print(
+                f"breachradar: {args.name!r} stands for {len(expanded)} "
+                f"search{'es' if len(expanded) != 1 else ''} ({shown}); "
+                "`breachradar sources` lists them: test one by its name",
+                file=sys.stderr,
+            )
+        else:
+            print(f"breachradar: no source named {args.name!r} in sources.toml", file=sys.stderr)
         return EXIT_CONFIG
-    matcher = Matcher(config.watchlist.companies)
+    matcher = Matcher(companies)
     allow = spec.allow_private or config.settings.allow_private_addresses
     async with Fetcher(Pipeline.fetch_policy(config)) as fetcher:
 
@@ -163,16 +213,15 @@ async def _source_test(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def find_source(config: Config, query: str) -> SourceSpec | None:
-    """The source ``query`` names: its name as written (case and width aside), its
-    kebab-case form or its key; the exact name wins over a looser match."""
-    exact = [s for s in config.sources if query.strip() in (s.display_name, s.name)]
+def find_source(config: Config | Sequence[SourceSpec], query: str) -> SourceSpec | None:
+    """The source ``query`` names (of the configuration's, or of ``sources``): its name as
+    written (case and width aside), its kebab-case form or its key; the exact name wins
+    over a looser match."""
+    sources = config.sources if isinstance(config, Config) else config
+    exact = [s for s in sources if query.strip() in (s.display_name, s.name)]
     if exact:
         return exact[0]
-    return next(
-        (s for s in config.sources if names_match(query, s.display_name, s.name)),
-        None,
-    )
+    return next((s for s in sources if names_match(query, s.display_name, s.name)), None)
 
 
 def command(config: Config, args: argparse.Namespace) -> int:

@@ -21,6 +21,8 @@ import httpx
 from bot.core.addresses import ListenAddress
 from bot.core.sharding import Sharding
 from bot.core.sinks import Sink
+from bot.core.sourceplan import SearchSchedule, SourcePlan, make_plan
+from bot.core.watchlist import Company
 from bot.delivery import Outbox, make_webhook_sinks
 from bot.delivery.observed import ObservedSink
 from bot.service.guild_feeds import GuildFeeds
@@ -164,6 +166,8 @@ class App:
         if metrics is not None and options.metrics is not None:
             health = Health(service.pipeline.store, service, bot=bot)
             self.monitor = Monitor(options.metrics, metrics, health)
+        self.schedules: tuple[SearchSchedule, ...] = config.schedules
+        self._replans: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def build(cls, config: Config, options: RunOptions, parts: Connections) -> App:
@@ -173,6 +177,7 @@ class App:
         bot: BreachRadarBot | None = None
         channels: ChannelSink | None = None
         serves_discord = bool(config.settings.discord_token) and role in ("all", "bot")
+        plan = SourcePlan(config.sources, config.schedules)
         if serves_discord or role == "scraper":
             # A scraper process routes matches to subscribed channels too, which a bot
             # process delivers.
@@ -181,6 +186,11 @@ class App:
             pipeline = await subscribed_pipeline(config, store, fetcher, subscriptions)
             if serves_discord:
                 bot, channels = discord_bot(config, store, fetcher, subscriptions, options)
+            # Servers' own companies are searched too, not only the operator's watchlist
+            # (planned again only when servers added some: planning 10,000 takes a moment).
+            companies = pipeline.matcher.companies
+            if [id(c) for c in companies] != [id(c) for c in config.watchlist.companies]:
+                plan = make_plan(config.entries or config.sources, companies)
         else:
             pipeline = Pipeline(config, store, fetcher)
         # Webhooks are a delivery process's work, not a bot process's.
@@ -208,7 +218,7 @@ class App:
         service = Service(
             pipeline,
             outbox,
-            config.enabled_sources,
+            [s for s in plan.sources if s.enabled],
             poll=role in ("all", "scraper"),
             deliver=role in ("all", "delivery", "bot"),
             owner=owner,
@@ -217,7 +227,7 @@ class App:
             max_polls=options.max_polls,
             on_poll=metrics.polled if metrics is not None else None,
         )
-        return cls(
+        app = cls(
             config,
             options,
             service,
@@ -226,6 +236,30 @@ class App:
             channels=channels,
             metrics=metrics,
         )
+        app.schedules = plan.schedules
+        if subscriptions is not None and service.poll_sources:
+            subscriptions.on_companies_changed(app._replan)
+        return app
+
+    def _replan(self, companies: list[Company]) -> None:
+        """A server watches new companies: plan the searches again, for all of them."""
+        plan = make_plan(self.config.entries or self.config.sources, companies)
+        before = {s.entry: s.batches for s in self.schedules}
+        self.schedules = plan.schedules
+        for schedule in plan.schedules:
+            if before.get(schedule.entry) != schedule.batches:
+                log.info("%s", schedule.describe())
+        task = asyncio.create_task(
+            self.service.update_sources([s for s in plan.sources if s.enabled]),
+            name="replan-sources",
+        )
+        self._replans.add(task)
+        task.add_done_callback(self._replanned)
+
+    def _replanned(self, task: asyncio.Task[None]) -> None:
+        self._replans.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("could not take up the new plan of sources: %s", task.exception())
 
     async def open_monitor(self) -> ListenAddress | None:
         """Start serving /metrics and /healthz, if asked; raise OSError if it cannot."""
@@ -243,11 +277,17 @@ class App:
         log.info(
             "watching %d companies across %d sources (role %s, process %s%s)",
             len(self.pipeline.matcher.companies),
-            len(config.enabled_sources),
+            len(self.service.sources),
             options.role,
             self.service.owner,
             f", {sharding.describe()}" if bot is not None and sharding else "",
         )
+        if self.service.poll_sources:
+            for schedule in self.schedules:
+                log.info("%s", schedule.describe())
+                warning = schedule.warning()
+                if warning:
+                    log.warning("%s", warning)
         bot_task = None
         feeds_task = None
         # Subscriptions other processes add or remove reach this one's routing.

@@ -176,13 +176,30 @@ class Pipeline:
         """The matcher of this pipeline's routing, as it is now."""
         return self.routing.matcher
 
-    async def poll(self, spec: SourceSpec) -> SourceResult:
-        """Poll one source; never raises for the source's own faults."""
+    async def poll(
+        self,
+        spec: SourceSpec,
+        *,
+        fetched: Callable[[], None] | None = None,
+        due: datetime | None = None,
+    ) -> SourceResult:
+        """Poll one source; never raises for the source's own faults.
+
+        ``fetched`` is called once the source has answered (or failed to), before its
+        items are matched and stored: a scheduler may start another fetch from then on.
+        ``due`` is the moment the poll was due, from which a paced source's next one counts.
+        """
         # Whatever is logged during the poll, by any module, is about this source.
         with log_context(source=spec.display_name):
-            return await self._poll(spec)
+            return await self._poll(spec, fetched=fetched, due=due)
 
-    async def _poll(self, spec: SourceSpec) -> SourceResult:
+    async def _poll(
+        self,
+        spec: SourceSpec,
+        *,
+        fetched: Callable[[], None] | None,
+        due: datetime | None,
+    ) -> SourceResult:
         result = SourceResult(name=spec.name, ok=True, display_name=spec.display_name)
         self._names[spec.name] = spec.display_name  # a server's feed is not in the config
         now = self.clock()
@@ -190,20 +207,26 @@ class Pipeline:
             scraper = build(spec)
             items = await scraper.collect(self.fetch_for(spec))
         except ScraperError as exc:
+            if fetched is not None:
+                fetched()
             # A long Retry-After (429/503) is honoured here, by the schedule, not inline.
             retry_after = getattr(exc, "retry_after", None)
             return await self._failed(
                 spec, result, str(exc) or type(exc).__name__, retry_after=retry_after
             )
         except Exception as exc:  # a bug in one parser must not stop the pass
+            if fetched is not None:
+                fetched()
             log.exception("source %s crashed", spec.display_name)
             return await self._failed(spec, result, f"internal error: {type(exc).__name__}: {exc}")
+        if fetched is not None:
+            fetched()
         validators = self.fetcher.validators.get(spec.url)
         if items is None:
             result.not_modified = True
             items = []
         result.items = len(items)
-        next_poll_at = now + self._interval(spec.every)
+        next_poll_at = self._next_poll(spec, now, due)
         # Matched once here, used below too (the first item of an identity counts, as in
         # the store).
         matches: dict[str, list[Match]] = {}
@@ -316,8 +339,24 @@ class Pipeline:
             )
         return kept
 
-    def _interval(self, every: timedelta) -> timedelta:
-        jitter = self.config.settings.jitter
+    def _next_poll(self, spec: SourceSpec, now: datetime, due: datetime | None) -> datetime:
+        """When ``spec`` is polled next, after a poll that started at ``now``.
+
+        A paced source (a news search's batch) counts from the moment it was due, not from
+        when its poll started: a poll starts at the scheduler's next tick, and were each
+        batch's lateness carried into its next moment, the batches would wander off their
+        even spacing and bunch up at the search host.
+        """
+        if spec.options.get("paced") and due is not None and due + spec.every > now:
+            return due + spec.every
+        return now + self._interval(spec)
+
+    def _interval(self, spec: SourceSpec) -> timedelta:
+        every, jitter = spec.every, self.config.settings.jitter
+        if spec.options.get("paced"):
+            # The source plan spread these over their period; jitter would undo it and
+            # stretch a company's search past its period.
+            return every
         return every + every * random.uniform(0, jitter) if jitter else every
 
     async def _failed(

@@ -115,6 +115,10 @@ class Service:
         self._reaped_at = utcnow()
         self._running: dict[str, asyncio.Task[None]] = {}
         self._delivery: asyncio.Task[None] | None = None
+        # Polls still waiting for their source's answer: these count against max_polls.
+        # A poll that has its answer and is matching and storing it frees its slot, so
+        # the next source's request does not wait for the database.
+        self._fetching: set[str] = set()
         self._stopped = asyncio.Event()
         self.scheduler: AsyncIOScheduler | None = None
         self.polls = 0
@@ -133,6 +137,7 @@ class Service:
         await reap_dead_owners(store)
         self._reaped_at = now
         if self.poll_sources:
+            await self._place_paced(now)
             await store.ensure_sources(
                 self.sources, names={k: s.display_name for k, s in self.sources.items()}
             )
@@ -176,6 +181,70 @@ class Service:
             jobs["deliver"] = self.deliver_every
         return jobs
 
+    async def _place_paced(self, now: datetime, only: Iterable[str] | None = None) -> None:
+        """Put paced sources (a news search's batches) on the moments the plan gave them.
+
+        A batch never polled before first runs at its offset into the period, so the
+        batches reach the search host evenly spread, not all at once. Batches whose
+        poll is overdue (the service was down) are spread again from now, in the order
+        they fell due, one spacing apart; batches due later keep their moment.
+        """
+        names = set(self.sources if only is None else only)
+        groups: dict[str, list[SourceSpec]] = {}
+        for name in names:
+            spec = self.sources.get(name)
+            if spec is not None and spec.options.get("paced"):
+                groups.setdefault(str(spec.options.get("expanded_from", "")), []).append(spec)
+        if not groups:
+            return
+        store = self.pipeline.store
+        health = await store.source_health()
+        due: dict[str, datetime] = {}
+        for specs in groups.values():
+            total = max(int(specs[0].options.get("batches", len(specs)) or 1), 1)
+            spacing = specs[0].every / total
+            late: list[tuple[datetime, float, str]] = []
+            for spec in specs:
+                offset = float(spec.options.get("offset", 0.0) or 0.0)
+                known = health.get(spec.name)
+                if known is None or (
+                    known.next_poll_at is None
+                    and known.last_success_at is None
+                    and known.last_error_at is None
+                ):
+                    due[spec.name] = now + timedelta(seconds=offset)
+                elif known.next_poll_at is None or known.next_poll_at <= now:
+                    late.append((known.next_poll_at or now, offset, spec.name))
+            for rank, (_, _, name) in enumerate(sorted(late)):
+                due[name] = now + spacing * rank
+        if due:
+            placed = await store.schedule_sources(due, now=now)
+            log.debug("placed %d paced sources on their moments", placed)
+
+    async def update_sources(self, sources: Sequence[SourceSpec]) -> None:
+        """Poll ``sources`` from now on: the plan changed (a server watches new companies).
+
+        Sources that keep their name keep their schedule (a batch whose companies moved
+        keeps its moment); new ones are placed on theirs; dropped ones are no longer
+        claimed (a poll of one already running finishes).
+        """
+        new = {s.name: s for s in sources}
+        async with self._claiming:  # a claim reads the set of sources
+            added = [n for n in new if n not in self.sources]
+            for name in set(self.sources) - set(new):
+                self._due.pop(name, None)
+            self.sources = new
+            if self.poll_sources and added and self.scheduler is not None:
+                now = utcnow()
+                await self._place_paced(now, only=added)
+                await self.pipeline.store.ensure_sources(
+                    added, names={n: new[n].display_name for n in added}
+                )
+                health = await self.pipeline.store.source_health()
+                for name in added:
+                    known = health.get(name)
+                    self._due[name] = known.next_poll_at if known and known.next_poll_at else now
+
     async def _tick(self) -> None:
         if self._claiming.locked():
             return
@@ -189,7 +258,8 @@ class Service:
             await self._claim()
 
     async def _claim(self) -> None:
-        room = self.max_polls - len(self._running)
+        # Polls storing what they fetched are bounded too: at most max_polls of them.
+        room = min(self.max_polls - len(self._fetching), 2 * self.max_polls - len(self._running))
         free = {n: s.every for n, s in self.sources.items() if n not in self._running}
         if room <= 0 or not free:
             return
@@ -208,16 +278,34 @@ class Service:
             if source.validators.etag or source.validators.last_modified:
                 validators[spec.url] = source.validators
             self._due[source.name] = utcnow() + spec.every
+            self._fetching.add(source.name)
             self._running[source.name] = asyncio.create_task(
-                self._poll(source.name), name=f"poll:{source.name}"
+                self._poll(source.name, source.due), name=f"poll:{source.name}"
             )
 
-    async def _poll(self, name: str) -> None:
+    def _fetched(self, name: str) -> None:
+        """``name``'s source answered: its slot may serve another fetch."""
+        if name in self._fetching:
+            self._fetching.discard(name)
+            self._maybe_refill()
+
+    def _maybe_refill(self) -> None:
+        """More sources are due than we could start: claim now, not at the next tick."""
+        free = min(self.max_polls - len(self._fetching), 2 * self.max_polls - len(self._running))
+        if self._backlog and free >= max(1, self.max_polls // 10):
+            self._backlog = False
+            task = asyncio.create_task(self._tick())
+            self._refills.add(task)
+            task.add_done_callback(self._refills.discard)
+
+    async def _poll(self, name: str, due: datetime | None = None) -> None:
         spec = self.sources[name]
         recorded = False  # the pipeline recorded the outcome, which ends the lease
         began = time.monotonic()
         try:
-            result: SourceResult = await self.pipeline.poll(spec)
+            result: SourceResult = await self.pipeline.poll(
+                spec, fetched=lambda: self._fetched(name), due=due
+            )
             recorded = True
             self.polls += 1
             self._observe(name, result, began)
@@ -252,13 +340,8 @@ class Service:
                 except Exception:
                     log.exception("could not release %s; its lease will expire", name)
             self._running.pop(name, None)
-            free = self.max_polls - len(self._running)
-            if self._backlog and free >= max(1, self.max_polls // 10):
-                # More sources are due than we may poll at once: refill now, not next tick.
-                self._backlog = False
-                task = asyncio.create_task(self._tick())
-                self._refills.add(task)
-                task.add_done_callback(self._refills.discard)
+            self._fetching.discard(name)  # if the pipeline crashed before saying so
+            self._maybe_refill()
 
     def _observe(self, name: str, result: SourceResult | None, began: float) -> None:
         if self.on_poll is not None:
@@ -291,6 +374,7 @@ class Service:
                 task.cancel()
             await asyncio.gather(*self._running.values(), return_exceptions=True)
             self._running.clear()
+            self._fetching.clear()
         # Let a delivery in progress finish (its HTTP client closes after us), briefly.
         delivery = self._delivery
         if delivery is not None and delivery is not asyncio.current_task():

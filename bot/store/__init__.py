@@ -29,7 +29,7 @@ class Store:
         self.engine = engine
         self.dialect = self.db.dialect
         self.meta = MetaRepository(self.db)
-        self.guilds = GuildRepository(self.db)
+        self.guilds = GuildRepository(self.db, self.meta)
         self.disclosures = DisclosureRepository(self.db)
         self.sources = SourceRepository(self.db, self.disclosures)
         self.outbox = OutboxRepository(self.db, self.meta, self.guilds)
@@ -43,6 +43,7 @@ class Store:
         self.record_failure = sources.record_failure
         self.source_health = sources.source_health
         self.ensure_sources = sources.ensure_sources
+        self.schedule_sources = sources.schedule_sources
         self.claim_sources = sources.claim_sources
         self.release_source = sources.release_source
 

@@ -114,6 +114,28 @@ class DisclosureRepository:
                 query = query.where(disclosure_pending.c.source == source)
             await conn.execute(query)
 
+    async def settle(self, conn: AsyncConnection, held: Sequence[tuple[str, str]]) -> None:
+        """Release ``(id, source)`` pairs a source itself held, inside the caller's
+        transaction. Held items are rare (an interrupted poll), so one look decides
+        whether anything needs deleting, instead of a delete per poll."""
+        if not held or await conn.scalar(select(disclosure_pending.c.id).limit(1)) is None:
+            return  # nothing is held anywhere: the usual case
+        wanted = set(held)
+        ids = list({i for i, _ in wanted})
+        found: list[tuple[str, str]] = []
+        for start in range(0, len(ids), CHUNK):
+            rows = await conn.execute(
+                select(disclosure_pending.c.id, disclosure_pending.c.source).where(
+                    disclosure_pending.c.id.in_(ids[start : start + CHUNK])
+                )
+            )
+            found += [(r.id, r.source) for r in rows if (r.id, r.source) in wanted]
+        by_source: dict[str, list[str]] = {}
+        for ident, source in found:
+            by_source.setdefault(source, []).append(ident)
+        for source, idents in by_source.items():
+            await self.release(conn, idents, source=source)
+
     async def known_link_keys(
         self, source: str, url_keys: Iterable[str], *, besides: Iterable[str] = ()
     ) -> set[str]:

@@ -23,7 +23,8 @@ from bot.core.records import (
     Subscription,
 )
 from bot.core.watchlist import Company
-from bot.store.database import Database, aware
+from bot.store.database import CHUNK, Database, aware
+from bot.store.meta import MetaRepository
 from bot.store.schema import (
     broken_channels,
     channel_filters,
@@ -39,8 +40,9 @@ from scrapers.models import Evidence
 class GuildRepository:
     """The tables of servers' own setup, the one place their SQL is written."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, meta: MetaRepository | None = None) -> None:
         self.db = db
+        self.meta = meta or MetaRepository(db)
 
     # -- companies -----------------------------------------------------------------------
 
@@ -106,25 +108,6 @@ class GuildRepository:
                 )
         return Company(name=name, aliases=tuple(aliases), domains=tuple(domains))
 
-    async def add_company_if_new(
-        self, guild_id: int, name: str, aliases: list[str], *, by: int | None, now: datetime
-    ) -> None:
-        """Add the server's company ``name`` unless it has one by that name already."""
-        async with self.db.engine.begin() as conn:
-            await conn.execute(
-                self.db.insert(guild_companies)
-                .values(
-                    guild_id=guild_id,
-                    key=name.casefold(),
-                    name=name,
-                    aliases=json.dumps(aliases, ensure_ascii=False),
-                    domains="[]",
-                    created_by=by,
-                    created_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["guild_id", "key"])
-            )
-
     # -- subscriptions -------------------------------------------------------------------
 
     async def routes(self) -> list[tuple[str, int, int]]:
@@ -165,6 +148,80 @@ class GuildRepository:
                 .returning(subscriptions.c.id)
             )
             return result.first() is not None
+
+    async def import_subscriptions(
+        self,
+        guild_id: int,
+        channel_id: int,
+        companies: Sequence[Company],
+        *,
+        new_companies: Sequence[Company] = (),
+        by: int | None,
+        now: datetime,
+        announce: Sequence[str] = (),
+    ) -> set[str]:
+        """Subscribe the channel to each of ``companies``, all in one transaction.
+
+        ``new_companies`` become the server's own companies first (unless it has them).
+        Companies the channel already watches are left as they are, so importing the same
+        list again changes nothing. If anything was added, the counters ``announce`` are
+        bumped in the same transaction: other processes learn of the import exactly when
+        it is committed. Returns the keys of the companies newly subscribed.
+        """
+        async with self.db.engine.begin() as conn:
+            rows: list[dict[str, Any]] = [
+                {
+                    "guild_id": guild_id,
+                    "key": c.key,
+                    "name": c.name,
+                    "aliases": json.dumps(list(c.aliases), ensure_ascii=False),
+                    "domains": json.dumps(list(c.domains)),
+                    "created_by": by,
+                    "created_at": now,
+                }
+                for c in new_companies
+            ]
+            for start in range(0, len(rows), CHUNK):
+                await conn.execute(
+                    self.db.insert(guild_companies).on_conflict_do_nothing(
+                        index_elements=["guild_id", "key"]
+                    ),
+                    rows[start : start + CHUNK],
+                )
+            keys = list(dict.fromkeys(c.key for c in companies))
+            watched: set[str] = set()
+            for start in range(0, len(keys), CHUNK):
+                found = await conn.execute(
+                    select(subscriptions.c.company_key).where(
+                        subscriptions.c.guild_id == guild_id,
+                        subscriptions.c.channel_id == channel_id,
+                        subscriptions.c.company_key.in_(keys[start : start + CHUNK]),
+                    )
+                )
+                watched.update(r[0] for r in found)
+            wanted = {c.key: c for c in companies if c.key not in watched}
+            subs = [
+                {
+                    "guild_id": guild_id,
+                    "channel_id": channel_id,
+                    "company_key": key,
+                    "company_name": company.name,
+                    "created_by": by,
+                    "created_at": now,
+                    "status": "ok",
+                }
+                for key, company in wanted.items()
+            ]
+            for start in range(0, len(subs), CHUNK):
+                await conn.execute(
+                    self.db.insert(subscriptions).on_conflict_do_nothing(
+                        index_elements=["guild_id", "channel_id", "company_key"]
+                    ),
+                    subs[start : start + CHUNK],
+                )
+            if wanted and announce:
+                await self.meta.bump(conn, *announce)
+        return set(wanted)
 
     async def unsubscribe(self, guild_id: int, company_key: str, channel_id: int | None) -> int:
         """Remove the server's subscriptions to the company (in one channel); count them."""

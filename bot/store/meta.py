@@ -43,15 +43,20 @@ class MetaRepository:
         are never lost: each changes the value another process compares against.
         """
         async with self.db.engine.begin() as conn:
-            for key in keys:
-                await conn.execute(
-                    self.db.insert(meta)
-                    .values(key=key, value="1")
-                    .on_conflict_do_update(
-                        index_elements=["key"],
-                        set_={"value": cast(cast(meta.c.value, BigInteger) + 1, Text)},
-                    )
+            await self.bump(conn, *keys)
+
+    async def bump(self, conn: AsyncConnection, *keys: str) -> None:
+        """:meth:`bump_counters` inside the caller's transaction: the change it announces
+        and the announcement commit together."""
+        for key in keys:
+            await conn.execute(
+                self.db.insert(meta)
+                .values(key=key, value="1")
+                .on_conflict_do_update(
+                    index_elements=["key"],
+                    set_={"value": cast(cast(meta.c.value, BigInteger) + 1, Text)},
                 )
+            )
 
     async def counters(self, *keys: str) -> tuple[int, ...]:
         """The counters ``keys`` (0 for one never bumped), read in one query."""

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.clock import utcnow
 from bot.core.records import SourceHealth
-from bot.store.database import Database, aware
+from bot.store.database import CHUNK, Database, aware
 from bot.store.disclosures import DisclosureRepository, disclosure_row
 from bot.store.schema import source_state
 from scrapers.http import Validators
@@ -26,6 +26,7 @@ class ClaimedSource:
 
     name: str
     validators: Validators
+    due: datetime | None = None  # the moment it was due: a paced source keeps to its moments
 
 
 @dataclass(slots=True)
@@ -130,9 +131,7 @@ class SourceRepository:
             unique = list({row["id"]: row for row in rows}.values())
             new_ids = await self.disclosures.insert_new(conn, unique)
             await self.disclosures.release(conn, [i for r in records for i in r.release])
-            for r in records:
-                if r.settle:
-                    await self.disclosures.release(conn, r.settle, source=r.name)
+            await self.disclosures.settle(conn, [(i, r.name) for r in records for i in r.settle])
             await conn.execute(
                 self.db.insert(source_state).on_conflict_do_nothing(index_elements=["name"]),
                 [
@@ -249,6 +248,54 @@ class SourceRepository:
                     renamed,
                 )
 
+    async def schedule_sources(self, due: Mapping[str, datetime], *, now: datetime) -> int:
+        """Place sources on their planned moments: new ones, and ones overdue at ``now``.
+
+        A source not seen before gets its row with ``due[name]`` as its first poll; one
+        whose next poll is already past (and that no process holds) is moved to
+        ``due[name]``. Sources due later keep their schedule. Returns how many were placed.
+        """
+        if not due:
+            return 0
+        placed = 0
+        names = list(due)
+        async with self.db.engine.begin() as conn:
+            for start in range(0, len(names), CHUNK):
+                part = names[start : start + CHUNK]
+                rows = [
+                    {"name": n, "consecutive_failures": 0, "items_seen": 0, "next_poll_at": due[n]}
+                    for n in part
+                ]
+                inserted = await conn.execute(
+                    self.db.insert(source_state)
+                    .on_conflict_do_nothing(index_elements=["name"])
+                    .returning(source_state.c.name),
+                    rows,
+                )
+                fresh = {r[0] for r in inserted}
+                placed += len(fresh)
+                late = [n for n in part if n not in fresh]
+                if not late:
+                    continue
+                result = await conn.execute(
+                    update(source_state)
+                    .where(
+                        source_state.c.name == bindparam("b_name"),
+                        or_(
+                            source_state.c.next_poll_at.is_(None),
+                            source_state.c.next_poll_at <= bindparam("b_now"),
+                        ),
+                        or_(
+                            source_state.c.lease_until.is_(None),
+                            source_state.c.lease_until < bindparam("b_now"),
+                        ),
+                    )
+                    .values(next_poll_at=bindparam("b_due")),
+                    [{"b_name": n, "b_now": now, "b_due": due[n]} for n in late],
+                )
+                placed += int(result.rowcount or 0)
+        return placed
+
     async def claim_sources(
         self,
         intervals: Mapping[str, timedelta],
@@ -273,7 +320,7 @@ class SourceRepository:
             or_(source_state.c.lease_until.is_(None), source_state.c.lease_until < when),
         )
         query = (
-            select(source_state.c.name)
+            select(source_state.c.name, source_state.c.next_poll_at)
             .where(claimable)
             .order_by(source_state.c.next_poll_at, source_state.c.name)
             .limit(limit)
@@ -282,7 +329,8 @@ class SourceRepository:
             # Rows another process is claiming right now are skipped, not waited for.
             query = query.with_for_update(skip_locked=True)
         async with self.db.engine.begin() as conn:
-            names = [r[0] for r in await conn.execute(query)]
+            was_due = {r[0]: aware(r[1]) for r in await conn.execute(query)}
+            names = list(was_due)
             if not names:
                 return []
             next_poll = case(
@@ -297,7 +345,10 @@ class SourceRepository:
                 .values(lease_owner=owner, lease_until=when + lease, next_poll_at=next_poll)
                 .returning(source_state.c.name, source_state.c.etag, source_state.c.last_modified)
             )
-            claimed = [ClaimedSource(r.name, Validators(r.etag, r.last_modified)) for r in rows]
+            claimed = [
+                ClaimedSource(r.name, Validators(r.etag, r.last_modified), was_due.get(r.name))
+                for r in rows
+            ]
         return sorted(claimed, key=lambda c: c.name)
 
     async def release_source(self, name: str, *, owner: str) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from bot.core.watchlist import Watchlist
 from bot.store import Store
 from bot.subscriptions.cache import DeliveryCache
-from bot.subscriptions.channels import Channels, ImportReport
+from bot.subscriptions.channels import IMPORT_MAX_LINES, Channels, ImportLine, ImportReport
 from bot.subscriptions.companies import Companies
 from bot.subscriptions.digests import Digests
 from bot.subscriptions.feeds import Feeds, visible_to
@@ -40,7 +40,12 @@ class Subscriptions:
         self.index = Index(store, self.watchlist, self.cache)
         self.companies = Companies(store, self.watchlist, self.index.changed)
         self.channels = Channels(
-            store, self.watchlist, self.companies, self.index.changed, self.cache
+            store,
+            self.watchlist,
+            self.companies,
+            self.index.changed,
+            self.cache,
+            reload=self.index.reload,
         )
         self.server_settings = ServerSettings(store, self.cache, self.index.changed)
         self.digests = Digests(store)
@@ -94,9 +99,11 @@ class Subscriptions:
 
 __all__ = [
     "COMPANIES_VERSION",
+    "IMPORT_MAX_LINES",
     "NAME_MAX",
     "RELOAD_EVERY",
     "SUBSCRIPTIONS_VERSION",
+    "ImportLine",
     "ImportReport",
     "LookupEntry",
     "SubscriptionError",

@@ -86,16 +86,6 @@ class Companies:
         await self._changed(True)
         return company
 
-    async def add_company_quietly(
-        self, guild_id: int, name: str, aliases: tuple[str, ...], by: int | None
-    ) -> Company:
-        """Add the company unless the server has it, without telling anyone yet (imports)."""
-        clean_aliases = [clean_name(a) for a in aliases]
-        await self.store.guilds.add_company_if_new(
-            guild_id, name, clean_aliases, by=by, now=utcnow()
-        )
-        return Company(name=name, aliases=tuple(clean_aliases))
-
     async def suggestions(self, guild_id: int, typed: str, limit: int = 25) -> list[str]:
         """Company names for autocomplete: known companies, then earlier disclosures."""
         folded = typed.casefold().strip()

@@ -118,6 +118,12 @@ class Index:
         if companies:
             await self._notify_companies()
 
+    async def reload(self, companies: bool) -> None:
+        """A change announced in its own transaction (an import) is committed: reload."""
+        await self.load()
+        if companies:
+            await self._notify_companies()
+
     async def _notify_companies(self) -> None:
         if self._companies_changed:
             everything = await all_companies(self.store, self.watchlist)

@@ -38,6 +38,8 @@ def test_structured_sources_reach_the_companies_they_name() -> None:
         ("casio-world-news/news", "Casio"),
         ("moneygram-newsroom/newsroom", "MoneyGram"),
         ("google-news-moneygram/search", "MoneyGram"),
+        ("google-news-batch/search", "Casio"),
+        ("google-news-batch/search", "MoneyGram"),
         ("bleepingcomputer/feed", "Casio"),
         ("itmedia-security/news_security", "KADOKAWA"),
         ("itmedia-security/news_security", "Casio"),
@@ -51,3 +53,20 @@ def test_a_product_launch_on_a_press_page_is_not_an_alert() -> None:
     case = next(c for c in cases() if c.id == "casio-jp-releases/release")
     launches = [d for d in build(case.spec()).parse(case.page()) if "G-SHOCK" in d.title]
     assert launches and all(matcher.match(d) == [] for d in launches)
+
+
+def test_a_batched_search_is_attributed_item_by_item() -> None:
+    """One search about five names: each result goes to the company it is about, alone."""
+    matcher = Matcher(load_config().watchlist.companies)
+    case = next(c for c in cases() if c.id == "google-news-batch/search")
+    found = {
+        item.title.rsplit(" - ", 1)[0]: [m.company.name for m in matcher.match(item)]
+        for item in build(case.spec()).parse(case.page())
+    }
+    assert found == {
+        "Casio confirms cyberattack caused system disruption": ["Casio"],
+        "MoneyGram: No evidence ransomware is behind recent cyberattack": ["MoneyGram"],
+        "Casio says network breach causes system outages": ["Casio"],
+        "カシオ計算機、不正アクセスでシステム障害 一部サービスに影響": ["Casio"],
+        "Casio Hit by Cyberattack Causing System Disruption": ["Casio"],
+    }

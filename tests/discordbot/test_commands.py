@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 
 from bot.discordbot.client import COMMANDS_HASH_KEY, all_command_names
+from bot.subscriptions import COMPANIES_VERSION, SUBSCRIPTIONS_VERSION
 from bot.subscriptions.discovery import feed_finder
 from scrapers.models import Disclosure, Evidence
 from tests.discordbot.conftest import Harness
@@ -150,15 +151,44 @@ async def test_watch_import_adds_hundreds_and_reports_skips(running: Harness) ->
     rows = ["vendor,alias", "Ticketmaster", "Casio,CASIO COMPUTER", "casio"]
     rows += [f"Supplier {i:03d} Ltd" for i in range(300)]
     attachment = h.fake.attach("vendors.csv", ("\n".join(rows) + "\n").encode(), "text/csv")
+    before = await h.store.counters(SUBSCRIPTIONS_VERSION, COMPANIES_VERSION)
     answer = await h.fake.slash(
         h.guild_a, h.alerts_a, "watch", "import", options={"file": attachment}, manage_guild=True
     )
     assert answer.callbacks[0]["type"] == 5  # deferred first: downloads can be slow
+    # One change announced for the whole file: every process reloads its routing once.
+    after = await h.store.counters(SUBSCRIPTIONS_VERSION, COMPANIES_VERSION)
+    assert after == (before[0] + 1, before[1] + 1)
     text = answer.text()
     assert "Added 301, skipped 2" in text
     assert "Skipped Ticketmaster: already watched here" in text
     assert "Skipped casio: listed twice" in text
     assert len(await h.subs.for_guild(h.guild_a.id)) == 302
+    # Every skipped line is in the attached report, numbered as in the file.
+    (report,) = [r.files["import-report.txt"] for r in h.fake.requests if r.files]
+    assert report.decode() == (
+        "line 2: Ticketmaster: already watched here\n"
+        "line 4: casio: listed twice (first on line 3)\n"
+    )
+
+
+async def test_watch_import_of_the_same_file_again_adds_nothing(running: Harness) -> None:
+    """A retry of an import (the same file again) reports every line as already watched."""
+    h = running
+    rows = "\n".join([f"Vendor {i:04d}" for i in range(1200)] + ["Casio"])
+    attachment = h.fake.attach("vendors.txt", rows.encode(), "text/plain; charset=utf-8")
+
+    async def run() -> str:
+        answer = await h.fake.slash(
+            h.guild_a, h.alerts_a, "watch", "import", options={"file": attachment},
+            manage_guild=True,
+        )  # fmt: skip
+        return answer.text()
+
+    assert "Added 1201, skipped 0" in await run()
+    assert "Added 0, skipped 1201" in await run()
+    subs = await h.subs.for_guild(h.guild_a.id)
+    assert len(subs) == 1201 and len({s.company_key for s in subs}) == 1201
 
 
 async def test_watch_import_refuses_binary(running: Harness) -> None:

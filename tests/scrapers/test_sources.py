@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from scrapers.base import Page, SourceSpec, Subject
-from scrapers.newssearch import NewsSearchScraper, query_for, slug
-from scrapers.registry import build, expand
+from scrapers.newssearch import query_for, slug
+from scrapers.registry import build
 from scrapers.sec import EdgarSearchScraper, filing_url
 from scrapers.tdnet import list_page_url
 from scrapers.trackers import is_masked
@@ -42,50 +42,6 @@ def test_masked_victims_never_become_records() -> None:
     spec = SourceSpec("ransomware-live", "ransomware-live", "https://api.ransomware.live/v2/")
     items = build(spec).parse(Page(spec.url, body, "application/json"))
     assert [i.organization for i in items] == ["Hot Topic"]
-
-
-def test_news_search_expands_into_one_feed_per_company() -> None:
-    """One template entry becomes a source per watched company with its own query."""
-    template = SourceSpec(
-        "google-news",
-        "news-search",
-        "https://news.google.com/rss/search?q={query}&hl=en-US&gl=US&ceid=US:en",
-        subjects=(
-            Subject("MoneyGram", aliases=("MoneyGram International",)),
-            Subject("AT&T"),
-            Subject("KADOKAWA", aliases=("角川",)),
-            Subject("角川書店"),
-        ),
-    )
-    specs = expand(template)
-    assert [s.name for s in specs][:3] == [
-        "google-news-moneygram",
-        "google-news-at-t",
-        "google-news-kadokawa",
-    ]
-    assert specs[3].name.startswith("google-news-") and len(specs[3].name) == 20
-    query = parse_qs(urlsplit(specs[0].url).query)["q"][0]
-    assert query == (
-        '("MoneyGram" OR "MoneyGram International") '
-        '(breach OR cyberattack OR ransomware OR hacked OR "data leak")'
-    )
-    assert parse_qs(urlsplit(specs[1].url).query)["q"][0].startswith('"AT&T" (')
-    assert all(s.subjects == (subj,) for s, subj in zip(specs, template.subjects, strict=True))
-    # Each expansion builds on its own and is not expanded again.
-    assert all(isinstance(build(s), NewsSearchScraper) for s in specs)
-    assert expand(specs[0]) == [specs[0]]
-
-
-def test_news_search_template_without_companies_fetches_nothing() -> None:
-    """With an empty watchlist the template stands alone and never hits the network."""
-    spec = SourceSpec("google-news", "news-search", "https://news.google.com/rss/search?q={query}")
-    assert expand(spec) == []
-
-
-def test_news_search_rejects_a_url_without_a_query_placeholder() -> None:
-    """A template that could never vary by company is a configuration error."""
-    with pytest.raises(ValueError, match=r"\{query\}"):
-        build(SourceSpec("g", "news-search", "https://news.google.com/rss/search?q=breach"))
 
 
 def test_custom_query_template_is_used() -> None:

@@ -151,18 +151,34 @@ def test_a_name_is_found_by_what_people_type() -> None:
 
 
 def test_news_search_templates_expand_under_display_names(tmp_path: Path) -> None:
-    """A per-company search named "Google News" becomes "Google News: Casio", keyed in
-    kebab-case; a template written in kebab-case keeps the names it always had."""
+    """A search named "Google News" shows its batches as "Google News 001" and, asked one
+    company at a time, as "Google News: Casio", keyed in kebab-case; a template written in
+    kebab-case keeps the names it always had."""
     template = (
         '[[sources]]\nname = "{name}"\nkind = "news-search"\n'
-        'url = "https://news.example.com/rss?q={{query}}"\n\n'
+        'url = "https://news.example.com/rss?q={{query}}"\n{extra}\n'
     )
-    cfg = write_config(
-        tmp_path / "c",
-        sources=template.format(name="Google News") + template.format(name="bing-news"),
-        watchlist='[[companies]]\nname = "Casio"\n\n[[companies]]\nname = "AT&T"\n',
+    watchlist = '[[companies]]\nname = "Casio"\n\n[[companies]]\nname = "AT&T"\n'
+    batched = write_config(
+        tmp_path / "batched",
+        sources=template.format(name="Google News", extra="")
+        + template.format(name="bing-news", extra=""),
+        watchlist=watchlist,
     )
-    config = load_config(cfg, environ={})
+    config = load_config(batched, environ={})
+    assert {s.name: s.display_name for s in config.sources} == {
+        "google-news-001": "Google News 001",
+        "bing-news-001": "bing-news-001",
+    }
+    assert [s.name for s in config.sources[0].subjects] == ["Casio", "AT&T"]
+    one_each = "query = '\"{{name}}\" breach'\n"
+    per_company = write_config(
+        tmp_path / "per-company",
+        sources=template.format(name="Google News", extra=one_each)
+        + template.format(name="bing-news", extra=one_each),
+        watchlist=watchlist,
+    )
+    config = load_config(per_company, environ={})
     assert {s.name: s.display_name for s in config.sources} == {
         "google-news-casio": "Google News: Casio",
         "google-news-at-t": "Google News: AT&T",

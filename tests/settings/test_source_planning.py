@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -39,8 +42,8 @@ def planned(directory: Path, sources: str, watchlist: str = WATCHLIST) -> Path:
     )
 
 
-def test_news_search_becomes_one_source_per_watched_company(tmp_path: Path) -> None:
-    """The configuration lists a generated feed for each company, with its own name."""
+def test_news_search_becomes_batches_covering_every_watched_company(tmp_path: Path) -> None:
+    """The watchlist is asked about in OR-queries; other sources get the companies too."""
     config = load_config(
         planned(
             tmp_path / "config",
@@ -49,6 +52,7 @@ def test_news_search_becomes_one_source_per_watched_company(tmp_path: Path) -> N
 name = "google-news"
 kind = "news-search"
 url = "https://news.google.com/rss/search?q={query}&hl=en-US&gl=US&ceid=US:en"
+terms_per_query = 15
 
 [[sources]]
 name = "sec-watchlist-filings"
@@ -59,19 +63,99 @@ url = "https://data.sec.gov/submissions/"
         database=f"sqlite:///{tmp_path / 'db.sqlite'}",
     )
     names = [s.name for s in config.sources]
-    assert names == [
-        "google-news-moneygram",
-        "google-news-at-t",
-        "google-news-change-healthcare",
-        "sec-watchlist-filings",
-    ]
-    sec = config.sources[-1]
+    assert names == ["google-news-001", "google-news-002", "sec-watchlist-filings"]
+    first, second, sec = config.sources
+    query = parse_qs(urlsplit(first.url).query)["q"][0]
+    # 15 words: the breach terms (10) and when:1d leave 4 for names and ORs.
+    assert query == (
+        '("MoneyGram" OR "AT&T") '
+        '(breach OR cyberattack OR ransomware OR hacked OR "data leak") when:1d'
+    )
+    assert [s.name for s in second.subjects] == ["Change Healthcare"]
     assert [(s.name, s.cik, s.ticker) for s in sec.subjects] == [
         ("MoneyGram", None, None),
         ("AT&T", None, "T"),
         ("Change Healthcare", "0000731766", None),
     ]
-    assert "%22MoneyGram+International%22" in config.sources[0].url
+    # An hour for each company unless the entry says otherwise; the two batches half a
+    # period apart, each run a hundredth early so a late start still keeps the hour.
+    (schedule,) = config.schedules
+    assert schedule.search_every == schedule.every == timedelta(hours=1)
+    assert first.every == second.every == timedelta(seconds=3564)
+    assert (first.options["offset"], second.options["offset"]) == (0.0, 3564 / 2)
+
+
+def test_a_one_company_query_template_keeps_one_search_per_company(tmp_path: Path) -> None:
+    """A query about {name} cannot be batched: each company gets its own search."""
+    config = load_config(
+        planned(
+            tmp_path / "config",
+            """
+[[sources]]
+name = "google-news"
+kind = "news-search"
+url = "https://news.google.com/rss/search?q={query}"
+query = '"{name}" data breach'
+every = "30m"
+""",
+        ),
+        database=f"sqlite:///{tmp_path / 'db.sqlite'}",
+    )
+    assert [s.name for s in config.sources] == [
+        "google-news-moneygram",
+        "google-news-at-t",
+        "google-news-change-healthcare",
+    ]
+    assert parse_qs(urlsplit(config.sources[1].url).query)["q"][0] == '"AT&T" data breach when:1d'
+    (schedule,) = config.schedules
+    assert schedule.every == timedelta(minutes=30) and schedule.batches == 3
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('terms_per_query = "many"', "'terms_per_query' must be a whole number"),
+        ("max_url_length = 10", "'max_url_length' must be a whole number >= 100"),
+        ('search_every = "soon"', "'search_every': not a duration"),
+        ("requests_per_hour = 0", "'requests_per_hour' must be a positive number"),
+        ('when = "yesterday"', "'when' must be like"),
+    ],
+)
+def test_bad_search_limits_are_config_errors(tmp_path: Path, line: str, problem: str) -> None:
+    """A limit an operator mistyped is reported with its entry, before anything runs."""
+    directory = planned(
+        tmp_path / "config",
+        f"""
+[[sources]]
+name = "google-news"
+kind = "news-search"
+url = "https://news.google.com/rss/search?q={{query}}"
+{line}
+""",
+    )
+    with pytest.raises(ConfigError, match=re.escape(problem)) as caught:
+        load_config(directory, database=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    assert "source 'google-news'" in str(caught.value)
+
+
+def test_search_limits_written_as_people_write_them_are_accepted(tmp_path: Path) -> None:
+    """A budget written as a string ("1,200") is read as the number it says."""
+    config = load_config(
+        planned(
+            tmp_path / "config",
+            """
+[[sources]]
+name = "google-news"
+kind = "news-search"
+url = "https://news.google.com/rss/search?q={query}"
+requests_per_hour = "1,200"
+search_every = "90m"
+""",
+        ),
+        database=f"sqlite:///{tmp_path / 'db.sqlite'}",
+    )
+    (schedule,) = config.schedules
+    assert schedule.budget == 1200 and schedule.search_every == timedelta(minutes=90)
 
 
 def test_expanded_name_clashing_with_another_source_is_a_config_error(tmp_path: Path) -> None:
@@ -85,12 +169,12 @@ kind = "news-search"
 url = "https://news.google.com/rss/search?q={query}"
 
 [[sources]]
-name = "news-moneygram"
+name = "news-001"
 kind = "rss"
 url = "https://example.com/feed"
 """,
     )
-    with pytest.raises(ConfigError, match="'news-moneygram' is used twice"):
+    with pytest.raises(ConfigError, match="'news-001' is used twice"):
         load_config(directory, database=f"sqlite:///{tmp_path / 'db.sqlite'}")
 
 

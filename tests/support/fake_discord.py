@@ -80,6 +80,7 @@ class RecordedRequest:
     status: int = 0
     authorization: str = ""  # the Authorization header: tells apart clients with their tokens
     at: float = 0.0  # time.monotonic() when it arrived
+    files: dict[str, bytes] = field(default_factory=dict)  # uploaded files, by file name
 
 
 @dataclass
@@ -732,13 +733,23 @@ class FakeDiscord:
 
     async def _rest(self, request: web.Request) -> web.Response:
         path = "/" + request.match_info["tail"]
-        raw = await request.read()
         body: Any = None
-        if raw:
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                body = None
+        files: dict[str, bytes] = {}
+        if request.content_type == "multipart/form-data":
+            # A message with files: the JSON in "payload_json", each file a part of its own.
+            form = await request.post()
+            for value in form.values():
+                if isinstance(value, web.FileField):
+                    files[value.filename] = value.file.read()
+            payload = form.get("payload_json")
+            body = json.loads(payload) if isinstance(payload, str) else None
+        else:
+            raw = await request.read()
+            if raw:
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = None
         record = RecordedRequest(
             request.method,
             path,
@@ -746,6 +757,7 @@ class FakeDiscord:
             body,
             authorization=request.headers.get("Authorization", ""),
             at=time.monotonic(),
+            files=files,
         )
         self.requests.append(record)
         try:

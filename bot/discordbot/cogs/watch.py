@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+from typing import Any
+
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -12,7 +15,8 @@ from bot.discordbot.client import BreachRadarBot
 from bot.discordbot.cogs._autocomplete import company_autocomplete
 from bot.subscriptions import split_list
 
-IMPORT_MAX_BYTES = 512 * 1024
+# 10,000 lines of names with aliases fit; Discord lets bots read attachments this large.
+IMPORT_MAX_BYTES = 2 * 1024 * 1024
 
 
 def _guild(interaction: discord.Interaction[BreachRadarBot]) -> int:
@@ -120,7 +124,10 @@ class Watch(commands.GroupCog, group_name="watch", group_description="Companies 
         await reply(interaction, "", embed=embed)
 
     @app_commands.command(name="import", description="Watch every vendor in a text or CSV file")
-    @app_commands.describe(file="One company per line (CSV: name first)", channel="Where alerts go")
+    @app_commands.describe(
+        file="One company per line, up to 10,000 (CSV: name first, aliases after)",
+        channel="Where alerts go",
+    )
     @manage_guild_only()
     async def import_(
         self,
@@ -156,8 +163,15 @@ class Watch(commands.GroupCog, group_name="watch", group_description="Companies 
             lines.append(f"Skipped {safe_text(name, 60)}: {why}")
         if len(report.skipped) > 15:
             lines.append(f"and {len(report.skipped) - 15} more skipped")
+        extra: dict[str, Any] = {}
+        if report.skipped:
+            # Every line that was not added, with its number and why: the message shows
+            # only the first few.
+            lines.append("Every skipped line, with its number: import-report.txt")
+            body = report.not_added().encode("utf-8")
+            extra["file"] = discord.File(io.BytesIO(body), filename="import-report.txt")
         text_out = "\n".join(lines)
-        await reply(interaction, text_out[:1990])
+        await reply(interaction, text_out[:1990], **extra)
 
 
 async def setup(bot: BreachRadarBot) -> None:
