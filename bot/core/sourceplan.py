@@ -69,6 +69,11 @@ class SearchSchedule:
     requests_per_hour: float  # what the plan sends to the search
     budget: float  # the most the entry may send an hour
     over_limits: int = 0  # companies whose name alone breaks a query limit
+    display_name: str = ""  # the entry's name as written (empty: ``entry``, its key)
+
+    @property
+    def shown(self) -> str:
+        return self.display_name or self.entry
 
     @property
     def stretched(self) -> bool:
@@ -84,7 +89,7 @@ class SearchSchedule:
         """One line for people: what the entry sends and how often each company is asked."""
         plural = "es" if self.batches != 1 else ""
         return (
-            f"{self.entry}: {self.companies:,} companies in {self.batches:,} search{plural}, "
+            f"{self.shown}: {self.companies:,} companies in {self.batches:,} search{plural}, "
             f"each company searched every {_human(self.every)} "
             f"({self.requests_per_hour:,.0f} requests an hour, at most {self.budget:,.0f})"
         )
@@ -94,7 +99,7 @@ class SearchSchedule:
         notes = []
         if self.stretched:
             notes.append(
-                f"{self.entry}: {self.companies:,} companies need {self.batches:,} searches; "
+                f"{self.shown}: {self.companies:,} companies need {self.batches:,} searches; "
                 f"at most {self.budget:,.0f} an hour searches each company every "
                 f"{_human(self.every)}, not every {_human(self.search_every)} "
                 "(if the search takes longer queries, terms_per_query = 0 packs about ten "
@@ -102,7 +107,7 @@ class SearchSchedule:
             )
         if self.over_limits:
             notes.append(
-                f"{self.entry}: {self.over_limits} companies' names alone break the query "
+                f"{self.shown}: {self.over_limits} companies' names alone break the query "
                 "limits; each is searched on its own anyway"
             )
         return "; ".join(notes) or None
@@ -173,7 +178,7 @@ def _schedule(spec: SourceSpec, batches: list[SourceSpec], companies: int) -> Se
     try:
         search_every, budget = search_options(spec)
     except ValueError as exc:
-        raise ValueError(f"source {spec.name!r}: {exc}") from None
+        raise ValueError(f"source {spec.display_name!r}: {exc}") from None
     count = len(batches)
     batch_every = search_every - _slack(search_every)
     # The shortest period the budget allows for this many batches, with room for a late start.
@@ -184,6 +189,7 @@ def _schedule(spec: SourceSpec, batches: list[SourceSpec], companies: int) -> Se
     over = sum(1 for b in batches if b.options.get("over_limits"))
     return SearchSchedule(
         entry=spec.name,
+        display_name=spec.display_name,
         companies=companies,
         batches=count,
         search_every=search_every,

@@ -124,3 +124,15 @@ def test_describe_says_what_the_search_sends() -> None:
         "google-news: 10,000 companies in 1,500 searches, each company searched every "
         "2h31m (600 requests an hour, at most 600)"
     )
+
+
+def test_a_search_is_named_as_written_in_what_people_read() -> None:
+    """An entry written as "Google News" is shown so, while its batches keep the key."""
+    spec = replace(SEARCH, display_name="Google News", options={"requests_per_hour": 10})
+    plan = make_plan([spec], companies(5000))
+    (schedule,) = plan.schedules
+    assert schedule.entry == SEARCH.name
+    assert schedule.describe().startswith("Google News: 5,000 companies in ")
+    warning = schedule.warning()
+    assert warning is not None and warning.startswith("Google News: 5,000 companies need ")
+    assert all(s.name.startswith(f"{SEARCH.name}-") for s in plan.sources)
