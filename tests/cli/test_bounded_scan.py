@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -63,8 +64,10 @@ def test_check_config_prints_durations_as_written(tmp_path: Path) -> None:
         "sources", "--config", str(config), "--db", f"sqlite:///{tmp_path / 'db'}",
         env={"COLUMNS": "200"},
     )  # fmt: skip
-    (row,) = [line for line in table.stdout.splitlines() if "│ feed" in line]
-    assert row.split("│")[3].strip() == "90s"  # the Every column
+    rows = [[cell.strip() for cell in re.split("[│┃]", line)] for line in table.stdout.splitlines()]
+    (header,) = [cells for cells in rows if "Every" in cells]
+    (row,) = [cells for cells in rows if "feed" in cells]
+    assert row[header.index("Every")] == "90s"
 
 
 def test_defaults_print_as_an_operator_writes_them() -> None:
